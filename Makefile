@@ -1,0 +1,29 @@
+# One command sets everything up and runs the job: `make synth` (the sample app's
+# templates into cdk.out/) or `make test` (the whole suite). Set-up reruns only when
+# pyproject.toml, constraints.txt or the npm lock file change.
+VENV := .venv
+PY := $(VENV)/bin/python
+# The supported Node.js and the cdk CLI come from our own npm dependencies; jsii
+# (which aws-cdk-lib runs on) and cdk both find node through PATH.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup synth test
+.DEFAULT_GOAL := synth
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+synth: setup
+	npx cdk synth --quiet
+
+test: setup
+	$(PY) -m pytest

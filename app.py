@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""The sample app: the Metadata and Feedback services in one stack, sharing one table and user pool.
+
+``npx cdk synth`` runs this file; cdk-nag's AWS Solutions checks run on every synthesis.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from serverless_meta import Operation, ServerlessCrudApi
+
+FEEDBACK_SCHEMA = {
+    "type": "object",
+    "properties": {"feedback": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"\S"}},
+    "required": ["feedback"],
+    "additionalProperties": False,
+}
+
+
+class ServerlessMetaStack(cdk.Stack):
+    """Metadata: CRUD on website render configurations. Feedback: users submit feedback."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        metadata = ServerlessCrudApi(self, "Metadata", resource_name="metadata")
+        ServerlessCrudApi(
+            self,
+            "Feedback",
+            resource_name="feedback",
+            operations=[Operation.CREATE, Operation.LIST],
+            id_attribute="feedbackId",
+            timestamp_attribute="timestamp",
+            item_schema=FEEDBACK_SCHEMA,
+            table=metadata.table,
+            user_pool=metadata.user_pool,
+            alarm_topic=metadata.alarm_topic,
+        )
+
+
+def build_app(**app_props) -> cdk.App:
+    app = cdk.App(**app_props)
+    ServerlessMetaStack(app, "ServerlessMeta", description="serverless-meta sample: Metadata and Feedback services")
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

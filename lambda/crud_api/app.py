@@ -1,0 +1,173 @@
+"""API Gateway entry point: the routes of one resource and the HTTP error contract.
+
+Every error is JSON ``{"message": ...}``; a fault the client did not cause is a 500
+that carries the API Gateway request id, which the logs carry as ``correlation_id``.
+No response ever carries exception text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError, UnauthorizedError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from crud_api import requests
+from crud_api.items import ItemService
+from crud_api.observability import logger, metrics, tracer
+from crud_api.repository import ItemRepository, UnstorableValueError
+from crud_api.settings import Settings
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), default=_json_default)
+
+
+settings = Settings.from_environment()
+service = ItemService(ItemRepository.for_table(settings.table_name), settings)
+validator = requests.compile_schema(settings.item_schema)
+# debug=False: POWERTOOLS_DEV must never put a traceback in a response.
+app = APIGatewayRestResolver(serializer=to_json, debug=False)
+
+COLLECTION = f"/{settings.resource}"
+MEMBER = f"{COLLECTION}/<item_id>"
+
+
+def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+def _caller() -> str:
+    """The caller's Cognito ``sub``: every item belongs to the user who created it."""
+    claims = app.current_event.request_context.authorizer.claims or {}
+    owner = claims.get("sub")
+    if not owner:
+        logger.warning("Request reached the handler without Cognito claims; is the authorizer attached?")
+        raise UnauthorizedError("Unauthorized")
+    return owner
+
+
+def _body() -> dict[str, Any]:
+    return requests.parse_body(
+        app.current_event.decoded_body,
+        max_bytes=settings.max_body_bytes,
+        server_owned=settings.server_owned_attributes,
+        validator=validator,
+    )
+
+
+def _item_not_found(item_id: str) -> ServiceError:
+    return ServiceError(HTTPStatus.NOT_FOUND, f"{settings.resource} {item_id} not found")
+
+
+def create_item() -> Response:
+    item = service.create(_caller(), _body())
+    metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
+    location = f"{app.current_event.request_context.path.rstrip('/')}/{item[settings.id_attribute]}"
+    return _json(HTTPStatus.CREATED, item, {"Location": location})
+
+
+def list_items() -> Response:
+    params = app.current_event.query_string_parameters or {}
+    page = service.list(
+        _caller(), requests.parse_limit(params.get("limit")), after_id=requests.decode_cursor(params.get("next"))
+    )
+    next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
+    return _json(HTTPStatus.OK, {"items": page.items, "next": next_cursor})
+
+
+def get_item(item_id: str) -> Response:
+    item = service.get(_caller(), requests.parse_item_id(item_id, settings.resource))
+    if item is None:
+        raise _item_not_found(item_id)
+    return _json(HTTPStatus.OK, item)
+
+
+def replace_item(item_id: str) -> Response:
+    owner, item_id = _caller(), requests.parse_item_id(item_id, settings.resource)
+    item = service.replace(owner, item_id, _body())
+    if item is None:
+        raise _item_not_found(item_id)
+    return _json(HTTPStatus.OK, item)
+
+
+def delete_item(item_id: str) -> Response:
+    if not service.delete(_caller(), requests.parse_item_id(item_id, settings.resource)):
+        raise _item_not_found(item_id)
+    metrics.add_metric(name="ItemsDeleted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
+
+
+# operation -> (method, path, route)
+ROUTES = {
+    "create": ("POST", COLLECTION, create_item),
+    "list": ("GET", COLLECTION, list_items),
+    "get": ("GET", MEMBER, get_item),
+    "update": ("PUT", MEMBER, replace_item),
+    "delete": ("DELETE", MEMBER, delete_item),
+}
+
+
+def _register_routes() -> None:
+    """Route the service's operations; the others answer 405 (or 404 when a path has none)."""
+    for operation, (method, path, route) in ROUTES.items():
+        if operation in settings.operations:
+            app.route(path, method=method)(route)
+
+
+def _allowed_methods(path: str) -> list[str]:
+    return sorted(method for op, (method, p, _) in ROUTES.items() if p == path and op in settings.operations)
+
+
+_register_routes()
+_PATH_METHODS = (
+    (re.compile(rf"^{re.escape(COLLECTION)}/?$"), _allowed_methods(COLLECTION)),
+    (re.compile(rf"^{re.escape(COLLECTION)}/[^/]+/?$"), _allowed_methods(MEMBER)),
+)
+
+
+@app.not_found
+def route_not_found(_error: Exception) -> Response:
+    """405 with ``Allow`` for a known path and another method; 404 for any other path."""
+    for pattern, methods in _PATH_METHODS:
+        if methods and pattern.match(app.current_event.path):
+            allow = ", ".join(methods)
+            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Method Not Allowed"}, {"Allow": allow})
+    return _json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
+
+
+@app.exception_handler(ServiceError)
+def client_error(error: ServiceError) -> Response:
+    return _json(HTTPStatus(error.status_code), {"message": error.msg})
+
+
+@app.exception_handler(UnstorableValueError)
+def unstorable_value(error: UnstorableValueError) -> Response:
+    return _json(HTTPStatus.BAD_REQUEST, {"message": f"Request body holds a number DynamoDB cannot store: {error}"})
+
+
+@app.exception_handler(Exception)
+def server_fault(_error: Exception) -> Response:
+    logger.exception("Unhandled error while serving the request")
+    request_id = app.current_event.request_context.request_id
+    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "Internal server error", "requestId": request_id})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

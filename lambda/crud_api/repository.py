@@ -1,0 +1,131 @@
+"""DynamoDB access for the single-table design: the only module that uses boto3.
+
+Every item lives under its owner's partition (``pk``) with a sort key of
+``<resource>#<id>`` (``sk``), so several resources can share one table and a
+caller's items are one Query away. Each public method is exactly one DynamoDB
+request.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class UnstorableValueError(ValueError):
+    """An item holds a value DynamoDB cannot store (a number out of its range or precision)."""
+
+
+@dataclass(frozen=True)
+class ItemKey:
+    owner: str
+    sort_key: str
+
+    def as_attributes(self) -> dict[str, Any]:
+        return {"pk": {"S": self.owner}, "sk": {"S": self.sort_key}}
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    last_sort_key: str | None
+
+
+class ItemRepository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+
+    @classmethod
+    def for_table(cls, table_name: str) -> ItemRepository:
+        return cls(boto3.client("dynamodb"), table_name)
+
+    def insert(self, key: ItemKey, attributes: Mapping[str, Any]) -> None:
+        """Store a new item; the condition guards against overwriting an existing one."""
+        self._client.put_item(
+            TableName=self._table_name,
+            Item={**key.as_attributes(), **_serialize(attributes)},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, key: ItemKey) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self._table_name, Key=key.as_attributes(), ConsistentRead=True)
+        item = response.get("Item")
+        return _deserialize(item) if item else None
+
+    def update(self, key: ItemKey, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Set ``attributes`` on an existing item and return it whole, or None if there is no such item."""
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
+        assignments = ", ".join(f"{name} = {value}" for name, value in zip(names, values))
+        try:
+            response = self._client.update_item(
+                TableName=self._table_name,
+                Key=key.as_attributes(),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_failed_condition(error):
+                return None
+            raise
+        return _deserialize(response["Attributes"])
+
+    def delete(self, key: ItemKey) -> bool:
+        """Delete an item; False when there was none."""
+        try:
+            self._client.delete_item(
+                TableName=self._table_name, Key=key.as_attributes(), ConditionExpression="attribute_exists(pk)"
+            )
+        except ClientError as error:
+            if _is_failed_condition(error):
+                return False
+            raise
+        return True
+
+    def query_page(self, owner: str, prefix: str, limit: int, after_sort_key: str | None = None) -> Page:
+        """One page of an owner's items whose sort key starts with ``prefix``, in sort-key order."""
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "KeyConditionExpression": "pk = :owner AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":owner": {"S": owner}, ":prefix": {"S": prefix}},
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if after_sort_key is not None:
+            request["ExclusiveStartKey"] = ItemKey(owner, after_sort_key).as_attributes()
+        response = self._client.query(**request)
+        last_key = response.get("LastEvaluatedKey")
+        return Page(
+            items=[_deserialize(item) for item in response.get("Items", [])],
+            last_sort_key=last_key["sk"]["S"] if last_key else None,
+        )
+
+
+def _serialize(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return {name: _serializer.serialize(value) for name, value in attributes.items()}
+    except decimal.DecimalException as error:
+        raise UnstorableValueError(
+            "numbers must have at most 38 significant digits and a magnitude between 1E-130 and 1E+126"
+        ) from error
+
+
+def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _is_failed_condition(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

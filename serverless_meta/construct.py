@@ -1,0 +1,410 @@
+"""ServerlessCrudApi: a secure, monitored CRUD REST service for one resource.
+
+Read top to bottom: validate the props, build each part (table, user pool, alarm
+topic, functions, API, alarms), wire them, expose them as attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import jsii
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct, IValidation
+
+from serverless_meta import defaults
+from serverless_meta.compliance import acknowledge
+from serverless_meta.monitoring import ServiceAlarms
+from serverless_meta.operations import ROUTES, Operation, parse_operations
+from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
+
+HANDLER_CODE = Path(__file__).resolve().parent / "lambda"
+HANDLER = "crud_api.app.lambda_handler"
+
+_RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_API_GATEWAY_TIMEOUT = Duration.seconds(29)
+
+
+class ServerlessCrudApi(Construct):
+    """A REST API over one resource: API Gateway, one Lambda function per operation, DynamoDB, Cognito.
+
+    Every method requires a Cognito ID token; every item belongs to the caller who
+    created it (another caller's item is a 404). Items live in a single-table design
+    (partition key ``pk`` = the caller's Cognito ``sub``, sort key ``sk`` =
+    ``<resource_name>#<id>``), so services can share one table.
+
+    Attributes: ``table``, ``api``, ``functions`` (by Operation), ``user_pool``,
+    ``user_pool_client`` (None when ``user_pool`` was passed in), ``alarm_topic``,
+    ``alarms``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resource_name: str,
+        operations: Sequence[Operation | str] = tuple(Operation),
+        id_attribute: str = "id",
+        item_schema: Mapping[str, Any] | None = None,
+        timestamp_attribute: str | None = None,
+        max_body_bytes: int = 32_768,
+        table: dynamodb.ITableV2 | None = None,
+        user_pool: cognito.IUserPool | None = None,
+        alarm_topic: sns.ITopic | None = None,
+        memory_size: int = 256,
+        timeout: Duration = Duration.seconds(10),
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+        throttling: apigateway.ThrottleSettings = defaults.THROTTLING,
+        operation_throttling: Mapping[Operation | str, apigateway.ThrottleSettings] | None = None,
+        cors_allow_origins: Sequence[str] | None = None,
+        stage_name: str = "prod",
+        latency_threshold: Duration = Duration.seconds(2),
+        metrics_namespace: str = "ServerlessMeta",
+        powertools_layer_version: lambda_.ILayerVersion | None = None,
+        cloud_watch_role: bool = True,
+    ) -> None:
+        """
+        :param resource_name: The path segment and sort-key prefix of the resource, e.g. ``metadata``:
+            lower-case letters, digits and hyphens, starting with a letter.
+        :param operations: Which of create, list, get, update, delete to offer.
+            :default: - all five
+        :param id_attribute: The name of the server-generated id in items, e.g. ``feedbackId``.
+            :default: ``id``
+        :param item_schema: A JSON Schema (draft 4 to 7) the request body of create and update must
+            satisfy, checked by the handler; a failing body is a 400.
+            :default: - any JSON object
+        :param timestamp_attribute: The name of a server-owned attribute holding the creation time as
+            Unix epoch seconds (a number), for clients that sort or expire by number.
+            :default: - none; every item carries ``createdAt`` and ``updatedAt`` (ISO 8601, UTC)
+        :param max_body_bytes: The largest request body accepted; a larger one is a 400.
+            :default: 32768
+        :param table: An existing table to store items in (to share one table between services). It must
+            have a string partition key ``pk`` and a string sort key ``sk``.
+            :default: - a new on-demand TableV2 with point-in-time recovery, deletion protection,
+            RETAIN, and encryption with the AWS-managed key
+        :param user_pool: An existing Cognito user pool whose ID tokens the API accepts.
+            :default: - a new user pool: admin-created users, email sign-in, 12+ character passwords
+            with all character classes, optional TOTP MFA, deletion protection, and one app client
+        :param alarm_topic: An existing SNS topic for alarm and OK notifications.
+            :default: - a new topic encrypted with a new, rotating KMS key, SSL-only
+        :param memory_size: Memory of each function, in MiB.
+            :default: 256
+        :param timeout: Timeout of each function; must be under API Gateway's 29 s.
+            :default: 10 seconds
+        :param log_retention: How long function and access logs are kept.
+            :default: three months
+        :param throttling: The stage's steady-state rate (requests per second) and burst.
+            :default: rate 50, burst 100
+        :param operation_throttling: Rate and burst for single operations, overriding ``throttling``.
+            :default: - every operation uses ``throttling``
+        :param cors_allow_origins: Origins that browsers may call the API from.
+            :default: - no CORS: browsers on other origins cannot call the API
+        :param stage_name: The API stage, the first segment of every URL path.
+            :default: ``prod``
+        :param latency_threshold: p99 latency at or above which the latency alarm fires.
+            :default: 2 seconds
+        :param metrics_namespace: CloudWatch namespace for the handlers' Powertools metrics.
+            :default: ``ServerlessMeta``
+        :param powertools_layer_version: The Powertools layer to run the handlers with.
+            :default: - the AWS-published layer for the runtime and architecture, at the Powertools
+            version the handlers are tested with, resolved at deploy time from its public SSM parameter
+        :param cloud_watch_role: Create (once per stack) the account-level role API Gateway needs to write
+            execution logs. Set False when your organisation manages that role.
+            :default: True
+        """
+        super().__init__(scope, construct_id)
+        self.resource_name = _check_resource_name(resource_name)
+        self.operations = parse_operations(operations)
+        _check_attribute_name("id_attribute", id_attribute)
+        if timestamp_attribute is not None:
+            _check_attribute_name("timestamp_attribute", timestamp_attribute)
+        _check_item_schema(item_schema)
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
+        if timeout.to_seconds() >= _API_GATEWAY_TIMEOUT.to_seconds():
+            raise ValueError(f"timeout must be under API Gateway's 29 s integration limit, got {timeout.to_human_string()}")
+        overrides = _check_operation_throttling(operation_throttling or {}, self.operations)
+
+        self.table: dynamodb.ITableV2 = table or dynamodb.TableV2(self, "Table", **defaults.table_props())
+        self.user_pool: cognito.IUserPool = user_pool or _user_pool(self)
+        self.user_pool_client: cognito.UserPoolClient | None = (
+            None if user_pool else self.user_pool.add_client("UserPoolClient", **defaults.user_pool_client_props())
+        )
+        self.alarm_topic: sns.ITopic = alarm_topic or _encrypted_topic(self)
+
+        environment = {
+            "TABLE_NAME": self.table.table_name,
+            "RESOURCE_NAME": self.resource_name,
+            "OPERATIONS": ",".join(self.operations),
+            "ID_ATTRIBUTE": id_attribute,
+            "MAX_BODY_BYTES": str(max_body_bytes),
+            "POWERTOOLS_SERVICE_NAME": self.resource_name,
+            "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        if timestamp_attribute:
+            environment["TIMESTAMP_ATTRIBUTE"] = timestamp_attribute
+        if item_schema is not None:
+            environment["ITEM_SCHEMA"] = json.dumps(item_schema, separators=(",", ":"))
+        if cors_allow_origins:
+            environment["CORS_ALLOW_ORIGINS"] = ",".join(cors_allow_origins)
+        layer = powertools_layer_version or powertools_layer(self, "PowertoolsLayer")
+        self.functions: dict[Operation, lambda_.Function] = {
+            operation: self._function(operation, environment, layer, memory_size, timeout, log_retention)
+            for operation in self.operations
+        }
+
+        self.api = self._api(stage_name, throttling, overrides, cors_allow_origins, log_retention, cloud_watch_role)
+        self.node.add_validation(_EveryMethodAuthorized(self.api))
+
+        monitoring = ServiceAlarms(
+            self,
+            "Alarms",
+            api=self.api,
+            functions=self.functions,
+            table=self.table,
+            topic=self.alarm_topic,
+            latency_threshold=latency_threshold,
+        )
+        self.alarms: list[cloudwatch.Alarm] = monitoring.alarms
+
+    def _function(
+        self,
+        operation: Operation,
+        environment: Mapping[str, str],
+        layer: lambda_.ILayerVersion,
+        memory_size: int,
+        timeout: Duration,
+        log_retention: logs.RetentionDays,
+    ) -> lambda_.Function:
+        name = f"{operation.name.title()}Function"
+        log_group = logs.LogGroup(self, f"{name}Logs", retention=log_retention)
+        role = iam.Role(
+            self,
+            f"{name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{self.resource_name} {operation.value}: its log group, one DynamoDB action, X-Ray",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            name,
+            description=f"{self.resource_name}: {ROUTES[operation].method} {operation.value}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=lambda_.Code.from_asset(str(HANDLER_CODE), exclude=["**/__pycache__"]),
+            handler=HANDLER,
+            memory_size=memory_size,
+            timeout=timeout,
+            tracing=lambda_.Tracing.ACTIVE,
+            layers=[layer],
+            environment=dict(environment),
+            log_group=log_group,
+            role=role,
+        )
+        self.table.grant(function, ROUTES[operation].dynamodb_action)
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.",
+        )
+        return function
+
+    def _api(
+        self,
+        stage_name: str,
+        throttling: apigateway.ThrottleSettings,
+        overrides: Mapping[Operation, apigateway.ThrottleSettings],
+        cors_allow_origins: Sequence[str] | None,
+        log_retention: logs.RetentionDays,
+        cloud_watch_role: bool,
+    ) -> apigateway.RestApi:
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
+        authorizer = apigateway.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
+        collection_path = f"/{self.resource_name}"
+        method_options = {
+            f"{collection_path}{'/{id}' if ROUTES[op].on_item else ''}/{ROUTES[op].method}": (
+                apigateway.MethodDeploymentOptions(
+                    throttling_rate_limit=settings.rate_limit, throttling_burst_limit=settings.burst_limit
+                )
+            )
+            for op, settings in overrides.items()
+        }
+        api = apigateway.RestApi(
+            self,
+            "Api",
+            description=f"{self.resource_name}: CRUD over the caller's items",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=False,
+            default_method_options=apigateway.MethodOptions(
+                authorizer=authorizer, authorization_type=apigateway.AuthorizationType.COGNITO
+            ),
+            default_cors_preflight_options=defaults.cors_options(cors_allow_origins, self.operations)
+            if cors_allow_origins
+            else None,
+            deploy_options=apigateway.StageOptions(
+                stage_name=stage_name,
+                throttling_rate_limit=throttling.rate_limit,
+                throttling_burst_limit=throttling.burst_limit,
+                method_options=method_options,
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=defaults.access_log_format(),
+                tracing_enabled=True,
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+            ),
+        )
+        if cloud_watch_role:
+            api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(self)))
+
+        collection = api.root.add_resource(self.resource_name)
+        item = collection.add_resource("{id}")
+        for resource, on_item in ((collection, False), (item, True)):
+            operations = [op for op in self.operations if ROUTES[op].on_item == on_item]
+            for op in operations:
+                resource.add_method(ROUTES[op].method, apigateway.LambdaIntegration(self.functions[op]))
+            if operations:
+                resource.add_method("ANY", defaults.method_not_allowed(sorted(ROUTES[op].method for op in operations)), method_responses=[defaults.METHOD_NOT_ALLOWED_RESPONSE])
+        api.add_gateway_response(
+            "NotFound",
+            type=apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+            status_code="404",
+            templates={"application/json": '{"message": "Not Found"}'},
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-APIG2",
+            "The handlers validate every request (id, query, JSON body against the resource's schema) and "
+            "answer 400 with a JSON message; a model at the gateway would duplicate that schema with "
+            "different error messages.",
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-APIG3",
+            "WAF is an opt-in edge protection with its own cost; stage throttling bounds the request rate.",
+        )
+        return api
+
+
+@jsii.implements(IValidation)
+class _EveryMethodAuthorized:
+    """Fails synthesis if any method of the API, including ones added later, lacks the Cognito authorizer."""
+
+    def __init__(self, api: apigateway.RestApi) -> None:
+        self._api = api
+
+    def validate(self) -> list[str]:
+        errors = []
+        for method in self._api.methods:
+            if method.http_method == "OPTIONS" and self._api.default_cors_preflight_options:
+                continue
+            cfn_method: apigateway.CfnMethod = method.node.default_child
+            if cfn_method.authorization_type != "COGNITO_USER_POOLS" or cfn_method.authorizer_id is None:
+                errors.append(
+                    f"{method.http_method} {method.resource.path} has authorization type "
+                    f"{cfn_method.authorization_type!r}; every method must use the Cognito authorizer"
+                )
+        return errors
+
+
+def _user_pool(scope: Construct) -> cognito.UserPool:
+    pool = cognito.UserPool(scope, "UserPool", **defaults.user_pool_props())
+    acknowledge(
+        pool,
+        "AwsSolutions-COG2",
+        "MFA is offered (TOTP) but not forced: requiring it is a product decision about sign-up friction. "
+        "Pass a user pool with mfa=Mfa.REQUIRED to force it.",
+    )
+    acknowledge(
+        pool,
+        "AwsSolutions-COG8",
+        "Threat protection needs the Plus feature plan, billed per monthly active user with no free tier; "
+        "opting every adopter into that bill is not ours to do. Pass a user pool with "
+        "feature_plan=FeaturePlan.PLUS and threat protection to enable it.",
+    )
+    return pool
+
+
+def _encrypted_topic(scope: Construct) -> sns.Topic:
+    key = defaults.alarm_topic_key(scope, "AlarmTopicKey")
+    return sns.Topic(scope, "AlarmTopic", master_key=key, enforce_ssl=True)
+
+
+def _api_gateway_account(stack: Stack) -> Construct:
+    """The stack's one API Gateway account setting with a role for execution logs, made on first use."""
+    existing = stack.node.try_find_child("ApiGatewayCloudWatchRole")
+    if existing is not None:
+        return existing
+    holder = Construct(stack, "ApiGatewayCloudWatchRole")
+    role = iam.Role(
+        holder,
+        "Role",
+        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+        ],
+    )
+    apigateway.CfnAccount(holder, "Account", cloud_watch_role_arn=role.role_arn)
+    acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "AWS's own policy for API Gateway log delivery, the one its documentation prescribes; AWS keeps it "
+        "current as the service changes.",
+    )
+    return holder
+
+
+def _check_resource_name(name: str) -> str:
+    if not _RESOURCE_NAME.match(name):
+        raise ValueError(
+            f"resource_name must be lower-case letters, digits and hyphens, starting with a letter "
+            f"(at most 63 characters), got {name!r}"
+        )
+    return name
+
+
+def _check_attribute_name(prop: str, name: str) -> None:
+    if not _ATTRIBUTE_NAME.match(name) or name in {"pk", "sk", "data", "createdAt", "updatedAt"}:
+        raise ValueError(
+            f"{prop} must be a plain attribute name (letters, digits, underscores) other than "
+            f"pk, sk, data, createdAt and updatedAt, got {name!r}"
+        )
+
+
+def _check_item_schema(schema: Mapping[str, Any] | None) -> None:
+    if schema is None:
+        return
+    if not isinstance(schema, Mapping) or schema.get("type") != "object":
+        raise ValueError(f'item_schema must be a JSON Schema for an object ({{"type": "object", ...}}), got {schema!r}')
+    try:
+        fastjsonschema.compile(dict(schema))
+    except fastjsonschema.JsonSchemaDefinitionException as error:
+        raise ValueError(f"item_schema is not a valid JSON Schema: {error}") from None
+
+
+def _check_operation_throttling(
+    overrides: Mapping[Operation | str, apigateway.ThrottleSettings], operations: Sequence[Operation]
+) -> dict[Operation, apigateway.ThrottleSettings]:
+    checked = {}
+    for name, settings in overrides.items():
+        (operation,) = parse_operations([name])
+        if operation not in operations:
+            raise ValueError(f"operation_throttling names {operation.value!r}, which is not among the operations")
+        checked[operation] = settings
+    return checked

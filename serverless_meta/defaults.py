@@ -1,0 +1,132 @@
+"""Secure defaults for each resource ServerlessCrudApi makes, in one place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from serverless_meta.operations import ROUTES, Operation
+
+THROTTLING = apigateway.ThrottleSettings(rate_limit=50, burst_limit=100)
+
+METHOD_NOT_ALLOWED_RESPONSE = apigateway.MethodResponse(
+    status_code="405", response_parameters={"method.response.header.Allow": True}
+)
+
+
+def table_props() -> dict[str, Any]:
+    """Single-table design: ``pk`` the owner, ``sk`` ``<resource>#<id>``; on-demand, recoverable, kept."""
+    return {
+        "partition_key": dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        "sort_key": dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+        "billing": dynamodb.Billing.on_demand(),
+        "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        "deletion_protection": True,
+        "removal_policy": RemovalPolicy.RETAIN,
+        "encryption": dynamodb.TableEncryptionV2.aws_managed_key(),
+    }
+
+
+def user_pool_props() -> dict[str, Any]:
+    """Users are created by an administrator and sign in with their email and a strong password."""
+    return {
+        "self_sign_up_enabled": False,
+        "sign_in_aliases": cognito.SignInAliases(email=True),
+        "auto_verify": cognito.AutoVerifiedAttrs(email=True),
+        "password_policy": cognito.PasswordPolicy(
+            min_length=12,
+            require_lowercase=True,
+            require_uppercase=True,
+            require_digits=True,
+            require_symbols=True,
+            temp_password_validity=Duration.days(3),
+        ),
+        "mfa": cognito.Mfa.OPTIONAL,
+        "mfa_second_factor": cognito.MfaSecondFactor(otp=True, sms=False),
+        "account_recovery": cognito.AccountRecovery.EMAIL_ONLY,
+        "deletion_protection": True,
+        "removal_policy": RemovalPolicy.RETAIN,
+    }
+
+
+def user_pool_client_props() -> dict[str, Any]:
+    """A public client (no secret) for browsers and apps, signing in with SRP; short-lived ID tokens."""
+    return {
+        "auth_flows": cognito.AuthFlow(user_srp=True),
+        "generate_secret": False,
+        "prevent_user_existence_errors": True,
+        "id_token_validity": Duration.hours(1),
+        "access_token_validity": Duration.hours(1),
+        "refresh_token_validity": Duration.days(30),
+    }
+
+
+def alarm_topic_key(scope: Construct, construct_id: str) -> kms.Key:
+    """A rotating key CloudWatch may use to publish to the encrypted alarm topic."""
+    key = kms.Key(
+        scope,
+        construct_id,
+        description="Encrypts the alarm topic; CloudWatch alarms publish with it",
+        enable_key_rotation=True,
+    )
+    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    return key
+
+
+def access_log_format() -> apigateway.AccessLogFormat:
+    """One JSON line per request, with the caller's Cognito sub and the request id the handlers log."""
+    fields = apigateway.AccessLogField
+    return apigateway.AccessLogFormat.custom(
+        json.dumps(
+            {
+                "requestId": fields.context_request_id(),
+                "requestTime": fields.context_request_time(),
+                "ip": fields.context_identity_source_ip(),
+                "user": fields.context_authorizer_claims("sub"),
+                "method": fields.context_http_method(),
+                "path": fields.context_path(),
+                "resource": fields.context_resource_path(),
+                "status": fields.context_status(),
+                "responseLength": fields.context_response_length(),
+                "responseLatency": fields.context_response_latency(),
+                "integrationLatency": fields.context_integration_latency(),
+                "error": fields.context_error_message(),
+            }
+        )
+    )
+
+
+def cors_options(origins: Sequence[str], operations: Sequence[Operation]) -> apigateway.CorsOptions:
+    return apigateway.CorsOptions(
+        allow_origins=list(origins),
+        allow_methods=sorted({ROUTES[op].method for op in operations}),
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Location"],
+        max_age=Duration.hours(1),
+    )
+
+
+def method_not_allowed(allowed_methods: Sequence[str]) -> apigateway.MockIntegration:
+    """The gateway's answer to a method a resource does not offer: 405 with ``Allow``."""
+    return apigateway.MockIntegration(
+        passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
+        request_templates={"application/json": '{"statusCode": 405}'},
+        integration_responses=[
+            apigateway.IntegrationResponse(
+                status_code="405",
+                response_parameters={"method.response.header.Allow": f"'{', '.join(allowed_methods)}'"},
+                response_templates={"application/json": '{"message": "Method Not Allowed"}'},
+            )
+        ],
+    )

@@ -1,0 +1,58 @@
+"""The operations a ServerlessCrudApi can offer, and what each one needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aws_cdk import aws_dynamodb as dynamodb
+
+
+class Operation(StrEnum):
+    """One CRUD operation on a resource; the string values are what users may pass instead."""
+
+    CREATE = "create"
+    """``POST /{resource}``: store a new item."""
+    LIST = "list"
+    """``GET /{resource}``: the caller's items, a page at a time."""
+    GET = "get"
+    """``GET /{resource}/{id}``: one item."""
+    UPDATE = "update"
+    """``PUT /{resource}/{id}``: replace an item's attributes."""
+    DELETE = "delete"
+    """``DELETE /{resource}/{id}``: remove an item."""
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    on_item: bool
+    """True for ``/{resource}/{id}``, False for ``/{resource}``."""
+    dynamodb_operation: dynamodb.Operation
+    """The one DynamoDB request the operation makes."""
+    dynamodb_action: str
+    """The IAM action for that request: the only one the operation's function may call."""
+
+
+ROUTES: dict[Operation, Route] = {
+    Operation.CREATE: Route("POST", False, dynamodb.Operation.PUT_ITEM, "dynamodb:PutItem"),
+    Operation.LIST: Route("GET", False, dynamodb.Operation.QUERY, "dynamodb:Query"),
+    Operation.GET: Route("GET", True, dynamodb.Operation.GET_ITEM, "dynamodb:GetItem"),
+    Operation.UPDATE: Route("PUT", True, dynamodb.Operation.UPDATE_ITEM, "dynamodb:UpdateItem"),
+    Operation.DELETE: Route("DELETE", True, dynamodb.Operation.DELETE_ITEM, "dynamodb:DeleteItem"),
+}
+
+
+def parse_operations(operations: Iterable[Operation | str]) -> tuple[Operation, ...]:
+    """Operations in their canonical order, each once; raises ValueError on an unknown name."""
+    requested = set()
+    for operation in operations:
+        try:
+            requested.add(Operation(operation))
+        except ValueError:
+            expected = ", ".join(repr(op.value) for op in Operation)
+            raise ValueError(f"operations: unknown operation {operation!r}; expected some of {expected}") from None
+    if not requested:
+        raise ValueError("operations: at least one operation is required")
+    return tuple(op for op in Operation if op in requested)

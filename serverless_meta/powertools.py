@@ -1,0 +1,26 @@
+"""The Lambda runtime and the AWS-published Powertools layer the handlers run on.
+
+The layer is found through Powertools' public SSM parameter, which CloudFormation
+resolves at deploy time: synthesis stays hermetic (no AWS call, no Docker) and the
+layer is pinned to the Powertools release the handler code is tested with.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+POWERTOOLS_VERSION = "3.37.0"
+
+
+def layer_parameter_name(version: str = POWERTOOLS_VERSION) -> str:
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
+
+
+def powertools_layer(scope: Construct, construct_id: str) -> lambda_.ILayerVersion:
+    """The AWS-published Powertools layer for RUNTIME on ARCHITECTURE, version POWERTOOLS_VERSION."""
+    arn = ssm.StringParameter.value_for_string_parameter(scope, layer_parameter_name())
+    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
