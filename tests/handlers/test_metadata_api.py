@@ -1,0 +1,181 @@
+"""The Metadata service's routes, end to end through proxy events: CRUD on render configurations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+CONFIG = {"page": "homepage", "layout": "grid", "theme": "dark", "columns": 3, "ratio": 1.5, "beta": True}
+
+
+def _is_uuid(value: str) -> bool:
+    return str(uuid.UUID(value)) == value
+
+
+def _is_utc_iso(value: str) -> bool:
+    return value.endswith("Z") and datetime.fromisoformat(value).utcoffset().total_seconds() == 0
+
+
+def test_create_returns_201_with_location_and_the_stored_item(metadata_api, alice):
+    response = metadata_api.post("/metadata", CONFIG, user=alice)
+
+    assert response.status == 201
+    item = response.json
+    assert _is_uuid(item["id"])
+    assert response.headers["Location"] == f"/prod/metadata/{item['id']}"
+    assert response.headers["Content-Type"] == "application/json"
+    assert {k: item[k] for k in CONFIG} == CONFIG
+    assert _is_utc_iso(item["createdAt"]) and item["updatedAt"] == item["createdAt"]
+    assert set(item) == {"id", "createdAt", "updatedAt", *CONFIG}, "no storage keys leak into the response"
+    assert response.dynamodb_operations == ["PutItem"]
+
+
+def test_get_returns_the_item_as_created(metadata_api, alice):
+    created = metadata_api.post("/metadata", CONFIG, user=alice).json
+
+    response = metadata_api.get(f"/metadata/{created['id']}", user=alice)
+
+    assert response.status == 200
+    assert response.json == created
+    assert response.dynamodb_operations == ["GetItem"]
+
+
+def test_values_round_trip_with_their_json_types(metadata_api, alice):
+    body = {
+        "int": 42,
+        "negative": -7,
+        "float": 0.1,
+        "big": 12345678901234567890,
+        "nested": {"list": [1, "two", {"three": None}], "empty": {}},
+        "flag": False,
+        "nothing": None,
+        "text": "Grüße, 世界 🎉",
+        "blank": "",
+    }
+    created = metadata_api.post("/metadata", body, user=alice).json
+
+    fetched = metadata_api.get(f"/metadata/{created['id']}", user=alice).json
+
+    assert {k: fetched[k] for k in body} == body
+
+
+def test_get_of_an_unknown_id_is_404(metadata_api, alice):
+    missing = str(uuid.uuid4())
+
+    response = metadata_api.get(f"/metadata/{missing}", user=alice)
+
+    assert response.status == 404
+    assert response.json == {"message": f"metadata {missing} not found"}
+
+
+def test_update_replaces_the_attributes_and_keeps_created_at(metadata_api, alice):
+    created = metadata_api.post("/metadata", CONFIG, user=alice).json
+
+    response = metadata_api.put(f"/metadata/{created['id']}", {"page": "about", "theme": "light"}, user=alice)
+
+    assert response.status == 200
+    updated = response.json
+    assert updated["page"] == "about" and updated["theme"] == "light"
+    assert "layout" not in updated, "PUT replaces: attributes left out are gone"
+    assert updated["id"] == created["id"] and updated["createdAt"] == created["createdAt"]
+    assert updated["updatedAt"] >= created["updatedAt"]
+    assert metadata_api.get(f"/metadata/{created['id']}", user=alice).json == updated
+    assert response.dynamodb_operations == ["UpdateItem"]
+
+
+def test_update_of_an_unknown_id_is_404_and_creates_nothing(metadata_api, alice, table_items):
+    before = table_items()
+
+    response = metadata_api.put(f"/metadata/{uuid.uuid4()}", CONFIG, user=alice)
+
+    assert response.status == 404
+    assert table_items() == before
+
+
+def test_delete_returns_204_and_the_item_is_gone(metadata_api, alice):
+    created = metadata_api.post("/metadata", CONFIG, user=alice).json
+
+    response = metadata_api.delete(f"/metadata/{created['id']}", user=alice)
+
+    assert response.status == 204
+    assert response.body == ""
+    assert response.dynamodb_operations == ["DeleteItem"]
+    assert metadata_api.get(f"/metadata/{created['id']}", user=alice).status == 404
+
+
+def test_delete_of_an_unknown_id_is_404(metadata_api, alice):
+    assert metadata_api.delete(f"/metadata/{uuid.uuid4()}", user=alice).status == 404
+
+
+def test_another_users_item_is_404_for_every_item_route_and_stays_unchanged(metadata_api, alice, bob):
+    created = metadata_api.post("/metadata", CONFIG, user=alice).json
+    path = f"/metadata/{created['id']}"
+
+    responses = [
+        metadata_api.get(path, user=bob),
+        metadata_api.put(path, {"theme": "hijacked"}, user=bob),
+        metadata_api.delete(path, user=bob),
+    ]
+
+    assert [r.status for r in responses] == [404, 404, 404], "never 403: that would confirm the item exists"
+    assert all(r.json == {"message": f"metadata {created['id']} not found"} for r in responses)
+    assert metadata_api.get(path, user=alice).json == created
+
+
+def test_list_returns_only_the_callers_items_with_one_query(metadata_api, alice, bob):
+    mine = {metadata_api.post("/metadata", {"n": n}, user=alice).json["id"] for n in range(3)}
+    metadata_api.post("/metadata", {"n": 99}, user=bob)
+
+    response = metadata_api.get("/metadata", user=alice)
+
+    assert response.status == 200
+    assert {item["id"] for item in response.json["items"]} == mine
+    assert response.json["next"] is None
+    assert response.dynamodb_operations == ["Query"], "a list is one Query, never a Scan"
+
+
+def test_list_of_a_caller_with_no_items_is_empty(metadata_api, alice):
+    assert metadata_api.get("/metadata", user=alice).json == {"items": [], "next": None}
+
+
+def test_list_pages_with_an_opaque_next_cursor_one_query_per_page(metadata_api, alice):
+    created = {metadata_api.post("/metadata", {"n": n}, user=alice).json["id"] for n in range(5)}
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": "2", **({"next": cursor} if cursor else {})}
+        response = metadata_api.get("/metadata", user=alice, query=query)
+        assert response.status == 200
+        assert response.dynamodb_operations == ["Query"]
+        assert len(response.json["items"]) <= 2
+        seen += [item["id"] for item in response.json["items"]]
+        pages += 1
+        cursor = response.json["next"]
+        if cursor is None:
+            break
+        assert cursor not in created, "the cursor is opaque, not a raw id"
+
+    assert sorted(seen) == sorted(created), "every item exactly once"
+    assert pages == 3
+
+
+def test_list_caps_the_page_size_at_100(metadata_api, alice):
+    response = metadata_api.get("/metadata", user=alice, query={"limit": "1000"})
+
+    assert response.status == 200
+    ((operation, params),) = response.dynamodb_calls
+    assert operation == "Query" and params["Limit"] == 100
+
+
+def test_list_uses_a_default_page_size_of_25(metadata_api, alice):
+    response = metadata_api.get("/metadata", user=alice)
+
+    ((_, params),) = response.dynamodb_calls
+    assert params["Limit"] == 25
+
+
+def test_a_base64_encoded_body_is_decoded(metadata_api, alice):
+    response = metadata_api.request("POST", "/metadata", user=alice, body='{"page": "b64"}', base64_body=True)
+
+    assert response.status == 201
+    assert response.json["page"] == "b64"
