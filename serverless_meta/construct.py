@@ -170,7 +170,7 @@ class ServerlessCrudApi(Construct):
         }
 
         self.api = self._api(stage_name, throttling, overrides, cors_allow_origins, log_retention, cloud_watch_role)
-        self.node.add_validation(_EveryMethodAuthorized(self.api))
+        self.node.add_validation(_EveryMethodAuthorized(self.api, cors=bool(cors_allow_origins)))
 
         monitoring = ServiceAlarms(
             self,
@@ -274,19 +274,20 @@ class ServerlessCrudApi(Construct):
             api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(self)))
 
         collection = api.root.add_resource(self.resource_name)
-        item = collection.add_resource("{id}")
-        for resource, on_item in ((collection, False), (item, True)):
-            operations = [op for op in self.operations if ROUTES[op].on_item == on_item]
-            for op in operations:
-                resource.add_method(ROUTES[op].method, apigateway.LambdaIntegration(self.functions[op]))
-            if operations:
-                resource.add_method("ANY", defaults.method_not_allowed(sorted(ROUTES[op].method for op in operations)), method_responses=[defaults.METHOD_NOT_ALLOWED_RESPONSE])
+        self._add_methods(collection, on_item=False)
+        if any(ROUTES[op].on_item for op in self.operations):
+            self._add_methods(collection.add_resource("{id}"), on_item=True)
+        error_headers = defaults.gateway_error_cors_headers(cors_allow_origins or ())
         api.add_gateway_response(
             "NotFound",
             type=apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
             status_code="404",
             templates={"application/json": '{"message": "Not Found"}'},
+            response_headers=error_headers or None,
         )
+        if error_headers:
+            api.add_gateway_response("Default4xx", type=apigateway.ResponseType.DEFAULT_4_XX, response_headers=error_headers)
+            api.add_gateway_response("Default5xx", type=apigateway.ResponseType.DEFAULT_5_XX, response_headers=error_headers)
         acknowledge(
             api,
             "AwsSolutions-APIG2",
@@ -297,24 +298,40 @@ class ServerlessCrudApi(Construct):
         acknowledge(
             api,
             "AwsSolutions-APIG3",
-            "WAF is an opt-in edge protection with its own cost; stage throttling bounds the request rate.",
+            "A WAF web ACL is billed per ACL, rule and request and is the adopter's edge decision; stage "
+            "throttling and the Cognito authorizer on every method bound abuse meanwhile.",
         )
         return api
+
+
+    def _add_methods(self, resource: apigateway.Resource, *, on_item: bool) -> None:
+        """The resource's operations, each to its function, and ANY for the other methods (405)."""
+        operations = [op for op in self.operations if ROUTES[op].on_item == on_item]
+        for op in operations:
+            resource.add_method(ROUTES[op].method, apigateway.LambdaIntegration(self.functions[op]))
+        if operations:
+            allowed = sorted(ROUTES[op].method for op in operations)
+            resource.add_method(
+                "ANY",
+                defaults.method_not_allowed(allowed),
+                method_responses=[defaults.METHOD_NOT_ALLOWED_RESPONSE],
+            )
 
 
 @jsii.implements(IValidation)
 class _EveryMethodAuthorized:
     """Fails synthesis if any method of the API, including ones added later, lacks the Cognito authorizer."""
 
-    def __init__(self, api: apigateway.RestApi) -> None:
+    def __init__(self, api: apigateway.RestApi, *, cors: bool) -> None:
         self._api = api
+        self._cors = cors
 
     def validate(self) -> list[str]:
         errors = []
         for method in self._api.methods:
-            if method.http_method == "OPTIONS" and self._api.default_cors_preflight_options:
-                continue
             cfn_method: apigateway.CfnMethod = method.node.default_child
+            if self._cors and method.http_method == "OPTIONS" and cfn_method.integration.type == "MOCK":
+                continue  # the CORS preflight: browsers send it without credentials, by design
             if cfn_method.authorization_type != "COGNITO_USER_POOLS" or cfn_method.authorizer_id is None:
                 errors.append(
                     f"{method.http_method} {method.resource.path} has authorization type "

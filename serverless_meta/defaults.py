@@ -117,6 +117,17 @@ def cors_options(origins: Sequence[str], operations: Sequence[Operation]) -> api
     )
 
 
+def gateway_error_cors_headers(origins: Sequence[str]) -> dict[str, str]:
+    """CORS headers for the gateway's own errors (401, 403, 404, 429, 5XX), so browsers can read them.
+
+    A gateway response cannot pick one of several origins per request; with several, its
+    error bodies (which carry no data) are readable from any origin.
+    """
+    if not origins:
+        return {}
+    return {"Access-Control-Allow-Origin": f"'{origins[0]}'" if len(origins) == 1 else "'*'"}
+
+
 def method_not_allowed(allowed_methods: Sequence[str]) -> apigateway.MockIntegration:
     """The gateway's answer to a method a resource does not offer: 405 with ``Allow``."""
     return apigateway.MockIntegration(

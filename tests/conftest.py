@@ -41,3 +41,14 @@ def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
 
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def synthesize(build) -> "Template":
+    """A stack in a fresh app, built by ``build(stack)`` and synthesized once, as an assertions Template."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "TestStack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    build(stack)
+    return Template.from_stack(stack)

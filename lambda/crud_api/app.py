@@ -13,7 +13,7 @@ from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError, UnauthorizedError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -39,8 +39,19 @@ def to_json(body: Any) -> str:
 settings = Settings.from_environment()
 service = ItemService(ItemRepository.for_table(settings.table_name), settings)
 validator = requests.compile_schema(settings.item_schema)
+cors = (
+    CORSConfig(
+        allow_origin=settings.cors_allow_origins[0],
+        extra_origins=list(settings.cors_allow_origins[1:]),
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Location"],
+        max_age=3600,
+    )
+    if settings.cors_allow_origins
+    else None
+)
 # debug=False: POWERTOOLS_DEV must never put a traceback in a response.
-app = APIGatewayRestResolver(serializer=to_json, debug=False)
+app = APIGatewayRestResolver(serializer=to_json, debug=False, cors=cors)
 
 COLLECTION = f"/{settings.resource}"
 MEMBER = f"{COLLECTION}/<item_id>"

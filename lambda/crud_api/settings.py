@@ -20,6 +20,7 @@ class Settings:
     max_body_bytes: int
     timestamp_attribute: str | None = None
     item_schema: Mapping[str, Any] | None = None
+    cors_allow_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -36,6 +37,7 @@ class Settings:
             max_body_bytes=int(environ.get("MAX_BODY_BYTES", "32768")),
             timestamp_attribute=environ.get("TIMESTAMP_ATTRIBUTE") or None,
             item_schema=json.loads(schema) if schema else None,
+            cors_allow_origins=tuple(origin for origin in environ.get("CORS_ALLOW_ORIGINS", "").split(",") if origin),
         )
 
     @property

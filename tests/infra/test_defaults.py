@@ -1,0 +1,418 @@
+"""What one line, ``ServerlessCrudApi(self, "Metadata", resource_name="metadata")``, synthesizes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from serverless_meta import ServerlessCrudApi
+from serverless_meta.powertools import POWERTOOLS_VERSION
+from tests.conftest import synthesize
+
+DYNAMODB_ACTIONS = {
+    "Create": "dynamodb:PutItem",
+    "List": "dynamodb:Query",
+    "Get": "dynamodb:GetItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return synthesize(lambda stack: ServerlessCrudApi(stack, "Metadata", resource_name="metadata"))
+
+
+def _logical_id(template: Template, resource_type: str, construct_path: str) -> str:
+    """The logical id CDK gives the resource at ``construct_path`` (ids joined, plus an 8-hex-digit hash)."""
+    pattern = re.compile(rf"^{construct_path}[0-9A-F]{{8}}$")
+    (logical_id,) = [name for name in template.find_resources(resource_type) if pattern.match(name)]
+    return logical_id
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------
+
+
+def test_table_is_single_table_design_on_demand(template):
+    template.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
+    template.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+
+
+def test_table_has_point_in_time_recovery_and_deletion_protection(template):
+    # cdk-nag does not check a TableV2's PITR, so this test does.
+    template.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "Replicas": [
+                Match.object_like(
+                    {
+                        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                        "DeletionProtectionEnabled": True,
+                    }
+                )
+            ]
+        },
+    )
+
+
+def test_table_is_retained_and_encrypted_at_rest(template):
+    template.has_resource(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": Match.object_like({"SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"}}),
+        },
+    )
+
+
+# --- Lambda -----------------------------------------------------------------------------------
+
+
+def test_one_function_per_operation_on_python_314_arm64_with_tracing(template):
+    template.resource_count_is("AWS::Lambda::Function", 5)
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {
+            "Properties": Match.object_like(
+                {
+                    "Runtime": "python3.14",
+                    "Architectures": ["arm64"],
+                    "Handler": "crud_api.app.lambda_handler",
+                    "TracingConfig": {"Mode": "Active"},
+                    "MemorySize": 256,
+                    "Timeout": 10,
+                }
+            )
+        },
+    )
+    assert len(functions) == 5
+
+
+def test_functions_get_powertools_from_the_published_layer_pinned_to_the_tested_version(template):
+    import aws_lambda_powertools.shared.version as installed
+
+    parameter = f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
+    assert POWERTOOLS_VERSION == installed.VERSION, "the layer must be the Powertools the handlers are tested with"
+    (name,) = [n for n, p in template.to_json()["Parameters"].items() if p.get("Default") == parameter]
+    assert template.to_json()["Parameters"][name]["Type"] == "AWS::SSM::Parameter::Value<String>"
+    template.all_resources_properties("AWS::Lambda::Function", {"Layers": [{"Ref": name}]})
+
+
+def test_functions_are_configured_through_their_environment(template):
+    template.all_resources_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": {
+                    "TABLE_NAME": {"Ref": Match.string_like_regexp("^MetadataTable")},
+                    "RESOURCE_NAME": "metadata",
+                    "OPERATIONS": "create,list,get,update,delete",
+                    "ID_ATTRIBUTE": "id",
+                    "MAX_BODY_BYTES": "32768",
+                    "POWERTOOLS_SERVICE_NAME": "metadata",
+                    "POWERTOOLS_METRICS_NAMESPACE": "ServerlessMeta",
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                }
+            }
+        },
+    )
+
+
+def test_each_function_logs_to_its_own_log_group_with_retention(template):
+    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 90}, 6)
+    for operation in DYNAMODB_ACTIONS:
+        log_group = _logical_id(template, "AWS::Logs::LogGroup", f"Metadata{operation}FunctionLogs")
+        template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {"Description": Match.string_like_regexp(operation.lower()), "LoggingConfig": {"LogGroup": {"Ref": log_group}}},
+        )
+
+
+@pytest.mark.parametrize(("operation", "action"), DYNAMODB_ACTIONS.items())
+def test_each_function_may_run_only_its_own_dynamodb_action_on_this_table(template, operation, action):
+    role = _logical_id(template, "AWS::IAM::Role", f"Metadata{operation}FunctionRole")
+    table = _logical_id(template, "AWS::DynamoDB::GlobalTable", "MetadataTable")
+    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}})
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    dynamodb = [s for s in statements if "dynamodb" in json.dumps(s["Action"])]
+
+    assert dynamodb == [
+        {"Action": action, "Effect": "Allow", "Resource": {"Fn::GetAtt": [table, "Arn"]}}
+    ], f"{operation} may call {action} on this table and nothing else"
+
+
+def test_function_roles_have_no_managed_policies_and_write_only_their_own_logs(template):
+    roles = template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": Match.object_like(
+        {"Statement": [Match.object_like({"Principal": {"Service": "lambda.amazonaws.com"}})]}
+    )}})
+    assert len(roles) == 5
+    for role_id, role in roles.items():
+        assert "ManagedPolicyArns" not in role["Properties"]
+        operation = re.match(r"^Metadata(\w+?)FunctionRole", role_id).group(1)
+        log_group = _logical_id(template, "AWS::Logs::LogGroup", f"Metadata{operation}FunctionLogs")
+        template.has_resource_properties(
+            "AWS::IAM::Policy",
+            {
+                "Roles": [{"Ref": role_id}],
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            {
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Effect": "Allow",
+                                "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
+                            }
+                        ]
+                    )
+                },
+            },
+        )
+
+
+def test_no_policy_grants_a_dynamodb_wildcard(template):
+    assert "dynamodb:*" not in json.dumps(template.find_resources("AWS::IAM::Policy"))
+
+
+# --- API Gateway ------------------------------------------------------------------------------
+
+
+def test_routes_are_the_five_crud_methods_plus_405_catch_alls(template):
+    resources = template.find_resources("AWS::ApiGateway::Resource")
+    paths = {r["Properties"]["PathPart"]: name for name, r in resources.items()}
+    assert set(paths) == {"metadata", "{id}"}
+    methods = {
+        (m["Properties"]["HttpMethod"], m["Properties"]["ResourceId"]["Ref"])
+        for m in template.find_resources("AWS::ApiGateway::Method").values()
+    }
+    assert methods == {
+        ("POST", paths["metadata"]),
+        ("GET", paths["metadata"]),
+        ("ANY", paths["metadata"]),
+        ("GET", paths["{id}"]),
+        ("PUT", paths["{id}"]),
+        ("DELETE", paths["{id}"]),
+        ("ANY", paths["{id}"]),
+    }
+
+
+def test_every_method_requires_the_cognito_authorizer(template):
+    authorizer = _logical_id(template, "AWS::ApiGateway::Authorizer", "MetadataAuthorizer")
+    pool = _logical_id(template, "AWS::Cognito::UserPool", "MetadataUserPool")
+    template.has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {"Type": "COGNITO_USER_POOLS", "ProviderARNs": [{"Fn::GetAtt": [pool, "Arn"]}]},
+    )
+    template.all_resources_properties(
+        "AWS::ApiGateway::Method", {"AuthorizationType": "COGNITO_USER_POOLS", "AuthorizerId": {"Ref": authorizer}}
+    )
+
+
+def test_catch_all_methods_answer_405_with_allow_without_a_lambda(template):
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "ANY",
+            "Integration": Match.object_like(
+                {
+                    "Type": "MOCK",
+                    "IntegrationResponses": [
+                        Match.object_like(
+                            {
+                                "StatusCode": "405",
+                                "ResponseParameters": {"method.response.header.Allow": "'DELETE, GET, PUT'"},
+                            }
+                        )
+                    ],
+                }
+            ),
+        },
+    )
+
+
+def test_unknown_routes_are_a_json_404_not_a_403(template):
+    template.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse",
+        {
+            "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
+            "StatusCode": "404",
+            "ResponseTemplates": {"application/json": '{"message": "Not Found"}'},
+        },
+    )
+
+
+def test_stage_is_throttled_traced_and_logs_errors_without_data(template):
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "prod",
+            "TracingEnabled": True,
+            "MethodSettings": [
+                {
+                    "HttpMethod": "*",
+                    "ResourcePath": "/*",
+                    "ThrottlingRateLimit": 50,
+                    "ThrottlingBurstLimit": 100,
+                    "LoggingLevel": "ERROR",
+                    "DataTraceEnabled": False,
+                    "MetricsEnabled": True,
+                }
+            ],
+        },
+    )
+
+
+def test_access_logs_are_one_json_object_per_request(template):
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    log_format = json.loads(stage["Properties"]["AccessLogSetting"]["Format"])
+    assert log_format["requestId"] == "$context.requestId"
+    assert log_format["user"] == "$context.authorizer.claims.sub"
+    assert {"status", "path", "method", "responseLatency", "error"} <= set(log_format)
+
+
+def test_cors_is_off(template):
+    template.resource_properties_count_is("AWS::ApiGateway::Method", {"HttpMethod": "OPTIONS"}, 0)
+
+
+def test_api_gateway_can_write_execution_logs(template):
+    template.resource_count_is("AWS::ApiGateway::Account", 1)
+    account = _logical_id(template, "AWS::ApiGateway::Account", "ApiGatewayCloudWatchRoleAccount")
+    template.has_resource("AWS::ApiGateway::Stage", {"DependsOn": Match.array_with([account])})
+
+
+# --- Cognito ----------------------------------------------------------------------------------
+
+
+def test_user_pool_has_a_strong_password_policy_and_no_self_sign_up(template):
+    template.has_resource(
+        "AWS::Cognito::UserPool",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like(
+                {
+                    "Policies": {
+                        "PasswordPolicy": {
+                            "MinimumLength": 12,
+                            "RequireLowercase": True,
+                            "RequireUppercase": True,
+                            "RequireNumbers": True,
+                            "RequireSymbols": True,
+                            "TemporaryPasswordValidityDays": 3,
+                        }
+                    },
+                    "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+                    "DeletionProtection": "ACTIVE",
+                    "MfaConfiguration": "OPTIONAL",
+                }
+            ),
+        },
+    )
+
+
+def test_user_pool_client_is_public_with_srp_sign_in(template):
+    template.has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "GenerateSecret": False,
+            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "PreventUserExistenceErrors": "ENABLED",
+        },
+    )
+
+
+# --- Alarms -----------------------------------------------------------------------------------
+
+
+def _alarms(template: Template, metric_name: str) -> list[dict]:
+    """Alarms on ``metric_name``, directly or through a math expression over it."""
+
+    def metric_names(alarm: dict) -> set[str]:
+        names = {alarm.get("MetricName")}
+        names.update(m["MetricStat"]["Metric"]["MetricName"] for m in alarm.get("Metrics", []) if "MetricStat" in m)
+        return names
+
+    alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()]
+    return [alarm for alarm in alarms if metric_name in metric_names(alarm)]
+
+
+@pytest.mark.parametrize(
+    ("metric_name", "count"),
+    [("Errors", 5), ("Throttles", 5), ("5XXError", 1), ("Latency", 1), ("ThrottledRequests", 1), ("SystemErrors", 1)],
+)
+def test_alarms_cover_lambda_api_and_dynamodb_and_notify_the_topic(template, metric_name, count):
+    topic = _logical_id(template, "AWS::SNS::Topic", "MetadataAlarmTopic")
+    alarms = _alarms(template, metric_name)
+
+    assert len(alarms) == count
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [{"Ref": topic}] and alarm["OKActions"] == [{"Ref": topic}]
+        assert alarm["DatapointsToAlarm"] == 3 and alarm["EvaluationPeriods"] == 5
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_latency_alarm_watches_p99_against_two_seconds(template):
+    (alarm,) = _alarms(template, "Latency")
+    assert alarm["ExtendedStatistic"] == "p99" and alarm["Threshold"] == 2000
+
+
+def test_alarm_topic_is_encrypted_with_a_rotating_key_and_ssl_only(template):
+    key = _logical_id(template, "AWS::KMS::Key", "MetadataAlarmTopicKey")
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}})
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_cloudwatch_may_publish_to_the_encrypted_topic(template):
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_attributes_expose_every_resource_it_made(template):
+    # Re-build to reach the construct object; cheap, no synthesis.
+    import aws_cdk as cdk
+
+    service = ServerlessCrudApi(cdk.Stack(cdk.App(), "AttributesStack"), "Metadata", resource_name="metadata")
+    assert set(service.functions) == {"create", "list", "get", "update", "delete"}
+    assert service.table and service.api and service.user_pool and service.user_pool_client
+    assert service.alarm_topic and len(service.alarms) == 14

@@ -1,0 +1,230 @@
+"""Every prop changes what it says, and existing resources are used instead of new ones."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+
+from serverless_meta import Operation, ServerlessCrudApi
+from tests.conftest import synthesize
+
+SCHEMA = {"type": "object", "properties": {"feedback": {"type": "string"}}, "required": ["feedback"]}
+ORIGIN = "https://app.example.com"
+IMPORTED_TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/existing-table"
+
+services: dict[str, ServerlessCrudApi] = {}
+
+
+def _build(stack: cdk.Stack) -> None:
+    metadata = ServerlessCrudApi(stack, "Metadata", resource_name="metadata")
+    services["metadata"] = metadata
+    services["feedback"] = ServerlessCrudApi(
+        stack,
+        "Feedback",
+        resource_name="feedback",
+        operations=["create", Operation.LIST],
+        id_attribute="feedbackId",
+        timestamp_attribute="timestamp",
+        item_schema=SCHEMA,
+        max_body_bytes=4096,
+        table=metadata.table,
+        user_pool=metadata.user_pool,
+        alarm_topic=metadata.alarm_topic,
+        memory_size=512,
+        timeout=cdk.Duration.seconds(5),
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        throttling=apigateway.ThrottleSettings(rate_limit=10, burst_limit=20),
+        operation_throttling={"create": apigateway.ThrottleSettings(rate_limit=2, burst_limit=5)},
+        cors_allow_origins=[ORIGIN],
+        stage_name="v1",
+        latency_threshold=cdk.Duration.millis(800),
+        metrics_namespace="Acme",
+    )
+    services["orders"] = ServerlessCrudApi(
+        stack,
+        "Orders",
+        resource_name="orders",
+        operations=["get"],
+        table=dynamodb.TableV2.from_table_arn(stack, "ExistingTable", IMPORTED_TABLE_ARN),
+        user_pool=cognito.UserPool.from_user_pool_id(stack, "ExistingPool", "eu-west-1_AbCdEfGhI"),
+        alarm_topic=sns.Topic.from_topic_arn(stack, "ExistingTopic", "arn:aws:sns:eu-west-1:123456789012:alarms"),
+        powertools_layer_version=lambda_.LayerVersion.from_layer_version_arn(
+            stack, "OwnLayer", "arn:aws:lambda:eu-west-1:123456789012:layer:powertools:7"
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return synthesize(_build)
+
+
+def _service_functions(template: Template, service: str) -> dict[str, dict]:
+    return {
+        name: f["Properties"]
+        for name, f in template.find_resources("AWS::Lambda::Function").items()
+        if name.startswith(service)
+    }
+
+
+def _service_resource(template: Template, resource_type: str, service: str) -> tuple[str, dict]:
+    (found,) = [(n, r) for n, r in template.find_resources(resource_type).items() if n.startswith(service)]
+    return found
+
+
+def test_existing_table_user_pool_and_topic_are_used_not_created(template):
+    template.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
+    template.resource_count_is("AWS::Cognito::UserPool", 1)
+    template.resource_count_is("AWS::Cognito::UserPoolClient", 1)
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    assert services["feedback"].user_pool_client is None and services["orders"].user_pool_client is None
+
+
+def test_a_shared_table_serves_both_services(template):
+    table, _ = _service_resource(template, "AWS::DynamoDB::GlobalTable", "MetadataTable")
+    for function in _service_functions(template, "Feedback").values():
+        assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": table}
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyName": Match.string_like_regexp("^FeedbackCreateFunctionRole"),
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [{"Action": "dynamodb:PutItem", "Effect": "Allow", "Resource": {"Fn::GetAtt": [table, "Arn"]}}]
+                )
+            },
+        },
+    )
+
+
+def test_an_imported_table_is_granted_by_its_arn(template):
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyName": Match.string_like_regexp("^OrdersGetFunctionRole"),
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [{"Action": "dynamodb:GetItem", "Effect": "Allow", "Resource": IMPORTED_TABLE_ARN}]
+                )
+            },
+        },
+    )
+
+
+def test_the_shared_user_pool_authorizes_the_second_api(template):
+    pool, _ = _service_resource(template, "AWS::Cognito::UserPool", "MetadataUserPool")
+    _, authorizer = _service_resource(template, "AWS::ApiGateway::Authorizer", "FeedbackAuthorizer")
+    assert authorizer["Properties"]["ProviderARNs"] == [{"Fn::GetAtt": [pool, "Arn"]}]
+
+
+def test_an_imported_user_pool_authorizes_by_its_arn(template):
+    _, authorizer = _service_resource(template, "AWS::ApiGateway::Authorizer", "OrdersAuthorizer")
+    assert "eu-west-1_AbCdEfGhI" in json.dumps(authorizer["Properties"]["ProviderARNs"])
+
+
+def test_operations_choose_the_routes(template):
+    resources = [
+        r["Properties"]["PathPart"]
+        for n, r in template.find_resources("AWS::ApiGateway::Resource").items()
+        if n.startswith("FeedbackApi")
+    ]
+    methods = sorted(
+        m["Properties"]["HttpMethod"]
+        for n, m in template.find_resources("AWS::ApiGateway::Method").items()
+        if n.startswith("FeedbackApifeedback")
+    )
+    assert resources == ["feedback"], "no /feedback/{id} without an item operation"
+    assert methods == ["ANY", "GET", "OPTIONS", "POST"]
+    assert len(_service_functions(template, "Feedback")) == 2
+    assert set(services["feedback"].functions) == {Operation.CREATE, Operation.LIST}
+
+
+def test_resource_shape_reaches_the_handlers(template):
+    for function in _service_functions(template, "Feedback").values():
+        variables = function["Environment"]["Variables"]
+        assert variables["ID_ATTRIBUTE"] == "feedbackId"
+        assert variables["TIMESTAMP_ATTRIBUTE"] == "timestamp"
+        assert json.loads(variables["ITEM_SCHEMA"]) == SCHEMA
+        assert variables["MAX_BODY_BYTES"] == "4096"
+        assert variables["OPERATIONS"] == "create,list"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Acme"
+        assert variables["CORS_ALLOW_ORIGINS"] == ORIGIN
+
+
+def test_memory_timeout_and_log_retention(template):
+    for function in _service_functions(template, "Feedback").values():
+        assert function["MemorySize"] == 512 and function["Timeout"] == 5
+    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 3)
+
+
+def test_stage_name_throttling_and_per_operation_throttling(template):
+    _, stage = _service_resource(template, "AWS::ApiGateway::Stage", "FeedbackApiDeploymentStage")
+    settings = {s["ResourcePath"] + " " + s["HttpMethod"]: s for s in stage["Properties"]["MethodSettings"]}
+    assert stage["Properties"]["StageName"] == "v1"
+    assert settings["/* *"]["ThrottlingRateLimit"] == 10 and settings["/* *"]["ThrottlingBurstLimit"] == 20
+    assert settings["/~1feedback POST"]["ThrottlingRateLimit"] == 2
+    assert settings["/~1feedback POST"]["ThrottlingBurstLimit"] == 5
+
+
+def test_cors_adds_unauthenticated_preflight_only(template):
+    preflights = {
+        n: m["Properties"]
+        for n, m in template.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "OPTIONS"}}).items()
+    }
+    assert preflights and all(n.startswith("FeedbackApi") for n in preflights)
+    for preflight in preflights.values():
+        assert preflight["AuthorizationType"] == "NONE"
+        assert preflight["Integration"]["Type"] == "MOCK"
+        headers = preflight["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{ORIGIN}'"
+        assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST'"
+
+
+def test_cors_lets_browsers_read_the_gateways_own_errors(template):
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"):
+        template.has_resource_properties(
+            "AWS::ApiGateway::GatewayResponse",
+            {
+                "ResponseType": response_type,
+                "RestApiId": {"Ref": Match.string_like_regexp("^FeedbackApi")},
+                "ResponseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": f"'{ORIGIN}'"},
+            },
+        )
+
+
+def test_latency_threshold(template):
+    _, alarm = _service_resource(template, "AWS::CloudWatch::Alarm", "FeedbackAlarmsApiLatencyP99")
+    assert alarm["Properties"]["Threshold"] == 800
+
+
+def test_alarms_of_a_service_notify_the_topic_it_was_given(template):
+    topic, _ = _service_resource(template, "AWS::SNS::Topic", "MetadataAlarmTopic")
+    feedback_alarms = [a for n, a in template.find_resources("AWS::CloudWatch::Alarm").items() if n.startswith("Feedback")]
+    orders_alarms = [a for n, a in template.find_resources("AWS::CloudWatch::Alarm").items() if n.startswith("Orders")]
+    assert feedback_alarms and all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in feedback_alarms)
+    assert orders_alarms and all(
+        a["Properties"]["AlarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:alarms"] for a in orders_alarms
+    )
+
+
+def test_a_given_powertools_layer_replaces_the_published_one(template):
+    (function,) = _service_functions(template, "Orders").values()
+    assert function["Layers"] == ["arn:aws:lambda:eu-west-1:123456789012:layer:powertools:7"]
+
+
+def test_several_services_in_a_stack_share_one_api_gateway_account_role(template):
+    template.resource_count_is("AWS::ApiGateway::Account", 1)
+
+
+def test_cloud_watch_role_false_leaves_the_account_setting_alone():
+    template = synthesize(lambda stack: ServerlessCrudApi(stack, "Quiet", resource_name="quiet", cloud_watch_role=False))
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
