@@ -133,6 +133,8 @@ class ServerlessCrudApi(Construct):
         _check_attribute_name("id_attribute", id_attribute)
         if timestamp_attribute is not None:
             _check_attribute_name("timestamp_attribute", timestamp_attribute)
+            if timestamp_attribute == id_attribute:
+                raise ValueError(f"timestamp_attribute must differ from id_attribute, both are {id_attribute!r}")
         _check_item_schema(item_schema)
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
@@ -221,7 +223,8 @@ class ServerlessCrudApi(Construct):
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.",
+            "Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
+            "resource-level permissions: AWS documents Resource '*' for them. The statement holds nothing else.",
         )
         return function
 
