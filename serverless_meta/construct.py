@@ -14,7 +14,7 @@ from typing import Any
 
 import fastjsonschema
 import jsii
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
@@ -147,7 +147,7 @@ class ServerlessCrudApi(Construct):
         self.user_pool_client: cognito.UserPoolClient | None = (
             None if user_pool else self.user_pool.add_client("UserPoolClient", **defaults.user_pool_client_props())
         )
-        self.alarm_topic: sns.ITopic = alarm_topic or _encrypted_topic(self)
+        self.alarm_topic: sns.ITopic = alarm_topic or defaults.alarm_topic(self)
 
         environment = {
             "TABLE_NAME": self.table.table_name,
@@ -220,6 +220,12 @@ class ServerlessCrudApi(Construct):
             role=role,
         )
         self.table.grant(function, ROUTES[operation].dynamodb_action)
+        if self.table.encryption_key is not None:
+            # TableV2.grant() grants no KMS actions; a customer-managed key needs them for the data.
+            if ROUTES[operation].writes:
+                self.table.encryption_key.grant_encrypt_decrypt(function)
+            else:
+                self.table.encryption_key.grant_decrypt(function)
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -251,6 +257,7 @@ class ServerlessCrudApi(Construct):
         api = apigateway.RestApi(
             self,
             "Api",
+            rest_api_name=Names.unique_resource_name(self, separator="-", max_length=255),
             description=f"{self.resource_name}: CRUD over the caller's items",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             cloud_watch_role=False,
@@ -361,11 +368,6 @@ def _user_pool(scope: Construct) -> cognito.UserPool:
     return pool
 
 
-def _encrypted_topic(scope: Construct) -> sns.Topic:
-    key = defaults.alarm_topic_key(scope, "AlarmTopicKey")
-    return sns.Topic(scope, "AlarmTopic", master_key=key, enforce_ssl=True)
-
-
 def _api_gateway_account(stack: Stack) -> Construct:
     """The stack's one API Gateway account setting with a role for execution logs, made on first use."""
     existing = stack.node.try_find_child("ApiGatewayCloudWatchRole")
@@ -380,7 +382,11 @@ def _api_gateway_account(stack: Stack) -> Construct:
             iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
         ],
     )
-    apigateway.CfnAccount(holder, "Account", cloud_watch_role_arn=role.role_arn)
+    account = apigateway.CfnAccount(holder, "Account", cloud_watch_role_arn=role.role_arn)
+    # The setting is the account's, not the stack's: deleting this stack must not break execution
+    # logging for every other API in the region.
+    role.apply_removal_policy(RemovalPolicy.RETAIN)
+    account.apply_removal_policy(RemovalPolicy.RETAIN)
     acknowledge(
         role,
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",

@@ -6,12 +6,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from serverless_meta.operations import ROUTES, Operation
@@ -61,9 +62,14 @@ def user_pool_props() -> dict[str, Any]:
 
 
 def user_pool_client_props() -> dict[str, Any]:
-    """A public client (no secret) for browsers and apps, signing in with SRP; short-lived ID tokens."""
+    """A public client (no secret) for browsers and apps, signing in with SRP; short-lived ID tokens.
+
+    No OAuth flows: CDK's defaults would enable the implicit and code grants with a placeholder
+    callback URL. Add a client of your own with ``user_pool.add_client`` for a hosted sign-in page.
+    """
     return {
         "auth_flows": cognito.AuthFlow(user_srp=True),
+        "disable_o_auth": True,
         "generate_secret": False,
         "prevent_user_existence_errors": True,
         "id_token_validity": Duration.hours(1),
@@ -72,16 +78,35 @@ def user_pool_client_props() -> dict[str, Any]:
     }
 
 
-def alarm_topic_key(scope: Construct, construct_id: str) -> kms.Key:
-    """A rotating key CloudWatch may use to publish to the encrypted alarm topic."""
+def alarm_topic(scope: Construct) -> sns.Topic:
+    """An SSL-only topic, encrypted with a rotating key, that this account's CloudWatch alarms may publish to.
+
+    A topic policy replaces SNS's default one, and an encrypted topic needs a key CloudWatch
+    may use: both say so explicitly, for this account only.
+    """
+    cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+    from_this_account = {"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
     key = kms.Key(
         scope,
-        construct_id,
+        "AlarmTopicKey",
         description="Encrypts the alarm topic; CloudWatch alarms publish with it",
         enable_key_rotation=True,
     )
-    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-    return key
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            principals=[cloudwatch],
+            resources=["*"],
+            conditions=from_this_account,
+        )
+    )
+    topic = sns.Topic(scope, "AlarmTopic", master_key=key, enforce_ssl=True)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["sns:Publish"], principals=[cloudwatch], resources=[topic.topic_arn], conditions=from_this_account
+        )
+    )
+    return topic
 
 
 def access_log_format() -> apigateway.AccessLogFormat:
@@ -128,11 +153,23 @@ def gateway_error_cors_headers(origins: Sequence[str]) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": f"'{origins[0]}'" if len(origins) == 1 else "'*'"}
 
 
+# Content types the 405 answer is mapped for; API Gateway answers 415 to a body of any other type.
+METHOD_NOT_ALLOWED_CONTENT_TYPES = (
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "application/xml",
+    "application/octet-stream",
+    "multipart/form-data",
+    "text/plain",
+    "text/xml",
+)
+
+
 def method_not_allowed(allowed_methods: Sequence[str]) -> apigateway.MockIntegration:
     """The gateway's answer to a method a resource does not offer: 405 with ``Allow``."""
     return apigateway.MockIntegration(
         passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
-        request_templates={"application/json": '{"statusCode": 405}'},
+        request_templates={content_type: '{"statusCode": 405}' for content_type in METHOD_NOT_ALLOWED_CONTENT_TYPES},
         integration_responses=[
             apigateway.IntegrationResponse(
                 status_code="405",

@@ -33,14 +33,16 @@ class Route:
     """The one DynamoDB request the operation makes."""
     dynamodb_action: str
     """The IAM action for that request: the only one the operation's function may call."""
+    writes: bool
+    """Whether the request writes items (and so needs to encrypt with a customer-managed table key)."""
 
 
 ROUTES: dict[Operation, Route] = {
-    Operation.CREATE: Route("POST", False, dynamodb.Operation.PUT_ITEM, "dynamodb:PutItem"),
-    Operation.LIST: Route("GET", False, dynamodb.Operation.QUERY, "dynamodb:Query"),
-    Operation.GET: Route("GET", True, dynamodb.Operation.GET_ITEM, "dynamodb:GetItem"),
-    Operation.UPDATE: Route("PUT", True, dynamodb.Operation.UPDATE_ITEM, "dynamodb:UpdateItem"),
-    Operation.DELETE: Route("DELETE", True, dynamodb.Operation.DELETE_ITEM, "dynamodb:DeleteItem"),
+    Operation.CREATE: Route("POST", False, dynamodb.Operation.PUT_ITEM, "dynamodb:PutItem", writes=True),
+    Operation.LIST: Route("GET", False, dynamodb.Operation.QUERY, "dynamodb:Query", writes=False),
+    Operation.GET: Route("GET", True, dynamodb.Operation.GET_ITEM, "dynamodb:GetItem", writes=False),
+    Operation.UPDATE: Route("PUT", True, dynamodb.Operation.UPDATE_ITEM, "dynamodb:UpdateItem", writes=True),
+    Operation.DELETE: Route("DELETE", True, dynamodb.Operation.DELETE_ITEM, "dynamodb:DeleteItem", writes=True),
 }
 
 

@@ -27,8 +27,9 @@ from crud_api.settings import Settings
 
 
 def _json_default(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimals: integers stay exact, the rest are the doubles stored."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return int(value) if value.as_tuple().exponent >= 0 else float(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -181,4 +182,16 @@ def server_fault(_error: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve({**event, "path": _resource_path(event)}, context)
+
+
+def _resource_path(event: dict[str, Any]) -> str:
+    """The request path as the API's own resources see it, without a custom domain's base path.
+
+    API Gateway has already matched the route: its ``resource`` with the path parameters filled
+    in is the path the routes above are written for, whatever base path mapping is in front.
+    """
+    resource, parameters = event.get("resource"), event.get("pathParameters") or {}
+    if not resource:
+        return event["path"]
+    return re.sub(r"\{(\w+)\}", lambda match: parameters.get(match.group(1), match.group(0)), resource)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -21,6 +23,7 @@ MAX_PAGE_SIZE = 100
 MAX_NESTING = 30
 
 SchemaValidator = Callable[[Any], Any]
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def compile_schema(schema: Mapping[str, Any] | None) -> SchemaValidator | None:
@@ -50,13 +53,18 @@ def parse_body(
     server_owned: frozenset[str],
     validator: SchemaValidator | None,
 ) -> dict[str, Any]:
-    """The request body as a JSON object the client may write."""
+    """The request body as a JSON object the client may write, its numbers ready for DynamoDB.
+
+    Numbers follow JSON's usual interoperable meaning (RFC 8259): integers are exact (up to
+    DynamoDB's 38 digits), other numbers are IEEE doubles, stored as their shortest decimal
+    form, so what is stored is exactly what every later response returns.
+    """
     if not raw:
         raise BadRequestError("Request body is required")
-    if len(raw.encode("utf-8")) > max_bytes:
+    if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
         raise BadRequestError(f"Request body exceeds {max_bytes} bytes")
     try:
-        body = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise BadRequestError("Request body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -64,7 +72,7 @@ def parse_body(
     forbidden = sorted(server_owned.intersection(body))
     if forbidden:
         raise BadRequestError(f"Request body sets server-owned attributes: {', '.join(forbidden)}")
-    _check_structure(body, depth=1)
+    body = _normalize(body, depth=1)
     if validator is not None:
         _validate_against_schema(body, validator)
     return body
@@ -74,9 +82,9 @@ def parse_limit(raw: str | None) -> int:
     """Page size: DEFAULT_PAGE_SIZE when absent, capped at MAX_PAGE_SIZE."""
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or int(raw) < 1:
+    if not _DIGITS.fullmatch(raw) or not raw.strip("0"):
         raise BadRequestError("limit must be a positive integer")
-    return min(int(raw), MAX_PAGE_SIZE)
+    return MAX_PAGE_SIZE if len(raw.lstrip("0")) > 3 else min(int(raw), MAX_PAGE_SIZE)
 
 
 def encode_cursor(item_id: str) -> str:
@@ -100,20 +108,39 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_structure(value: Any, depth: int) -> None:
+def _normalize(value: Any, depth: int) -> Any:
+    """Check what JSON allows but DynamoDB does not, and turn floats into Decimals for it."""
+    if isinstance(value, dict):
+        _check_depth(depth)
+        normalized = {}
+        for key, child in value.items():
+            if key == "":
+                raise BadRequestError("Request body has an empty attribute name")
+            normalized[_text(key)] = _normalize(child, depth + 1)
+        return normalized
+    if isinstance(value, list):
+        _check_depth(depth)
+        return [_normalize(child, depth + 1) for child in value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadRequestError("Request body holds a number beyond the range of a double")
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        return _text(value)
+    return value
+
+
+def _check_depth(depth: int) -> None:
     if depth > MAX_NESTING:
         raise BadRequestError(f"Request body nests objects or arrays more than {MAX_NESTING} levels deep")
-    if isinstance(value, dict):
-        if "" in value:
-            raise BadRequestError("Request body has an empty attribute name")
-        children = value.values()
-    elif isinstance(value, list):
-        children = value
-    else:
-        return
-    for child in children:
-        if isinstance(child, (dict, list)):
-            _check_structure(child, depth + 1)
+
+
+def _text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequestError("Request body holds text that is not valid Unicode (a lone surrogate)") from None
+    return value
 
 
 def _validate_against_schema(body: dict[str, Any], validator: SchemaValidator) -> None:

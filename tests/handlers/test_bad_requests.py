@@ -21,8 +21,12 @@ BAD_BODIES = {
     "deep nesting": ('{"a":' * 31 + "1" + "}" * 31, "Request body nests objects or arrays more than 30 levels deep"),
     "very deep nesting": ("[" * 5000 + "]" * 5000, "Request body is not valid JSON"),
     "empty attribute name": ('{"": 1}', "Request body has an empty attribute name"),
-    "number beyond DynamoDB": ('{"n": 1e400}', "Request body holds a number DynamoDB cannot store"),
-    "number too precise": ('{"n": 1.2345678901234567890123456789012345678901}', "DynamoDB cannot store"),
+    "number beyond a double": ('{"n": 1e400}', "Request body holds a number beyond the range of a double"),
+    "double beyond DynamoDB": ('{"n": 1e300}', "Request body holds a number DynamoDB cannot store"),
+    "integer beyond DynamoDB": ('{"n": 123456789012345678901234567890123456789}', "number DynamoDB cannot store"),
+    "lone surrogate": ('{"s": "\\ud800"}', "Request body holds text that is not valid Unicode"),
+    "lone surrogate in a key": ('{"\\udfff": 1}', "Request body holds text that is not valid Unicode"),
+    "oversize in bytes, not characters": (json.dumps({"t": "é" * 17_000}, ensure_ascii=False), "exceeds 32768 bytes"),
     "id in body": ('{"id": "mine"}', "Request body sets server-owned attributes: id"),
     "keys in body": ('{"pk": "x", "sk": "y"}', "Request body sets server-owned attributes: pk, sk"),
     "timestamps in body": (
@@ -78,7 +82,7 @@ def test_a_bad_id_is_400_and_touches_nothing(metadata_api, alice, table_items, m
     assert table_items() == before
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "ten", "1.5", ""])
+@pytest.mark.parametrize("limit", ["0", "000", "-1", "ten", "1.5", "", "²", "٣", " 5"])
 def test_a_bad_limit_is_400(metadata_api, alice, limit):
     response = metadata_api.get("/metadata", user=alice, query={"limit": limit})
 

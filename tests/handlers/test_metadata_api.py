@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from tests.handlers.conftest import LambdaContext
 
 CONFIG = {"page": "homepage", "layout": "grid", "theme": "dark", "columns": 3, "ratio": 1.5, "beta": True}
 
@@ -45,6 +50,9 @@ def test_values_round_trip_with_their_json_types(metadata_api, alice):
         "int": 42,
         "negative": -7,
         "float": 0.1,
+        "precise": 0.12345678901234568,
+        "tiny": 1.5e-129,
+        "big_integer": 12345678901234567890123456789012345678,
         "big": 12345678901234567890,
         "nested": {"list": [1, "two", {"three": None}], "empty": {}},
         "flag": False,
@@ -159,8 +167,9 @@ def test_list_pages_with_an_opaque_next_cursor_one_query_per_page(metadata_api, 
     assert pages == 3
 
 
-def test_list_caps_the_page_size_at_100(metadata_api, alice):
-    response = metadata_api.get("/metadata", user=alice, query={"limit": "1000"})
+@pytest.mark.parametrize("limit", ["101", "1000", "0000200", "9" * 5000])
+def test_list_caps_the_page_size_at_100(metadata_api, alice, limit):
+    response = metadata_api.get("/metadata", user=alice, query={"limit": limit})
 
     assert response.status == 200
     ((operation, params),) = response.dynamodb_calls
@@ -179,3 +188,37 @@ def test_a_base64_encoded_body_is_decoded(metadata_api, alice):
 
     assert response.status == 201
     assert response.json["page"] == "b64"
+
+
+def test_a_number_in_exponent_notation_comes_back_as_the_same_decimal_value(metadata_api, alice):
+    created = metadata_api.request("POST", "/metadata", user=alice, body='{"huge": 9.5e125, "small": 2.5e-7}').json
+
+    fetched = metadata_api.get(f"/metadata/{created['id']}", user=alice).json
+
+    assert Decimal(str(fetched["huge"])) == Decimal("9.5e125")
+    assert fetched["small"] == 2.5e-7
+
+
+def test_numbers_beyond_double_precision_are_stored_as_the_double_every_response_returns(metadata_api, alice):
+    created = metadata_api.request("POST", "/metadata", user=alice, body='{"x": 0.12345678901234567890123}')
+
+    assert created.json["x"] == 0.12345678901234568
+    assert metadata_api.get(f"/metadata/{created.json['id']}", user=alice).json["x"] == created.json["x"]
+
+
+def test_a_custom_domain_base_path_does_not_change_routing(metadata_api, alice):
+    created = metadata_api.post("/metadata", CONFIG, user=alice).json
+    event = metadata_api.event("GET", f"/metadata/{created['id']}", user=alice)
+    event["path"] = f"/v1/metadata/{created['id']}"  # what API Gateway sends behind a base path mapping "v1"
+    event["requestContext"]["path"] = event["path"]
+
+    result = metadata_api.handler.lambda_handler(event, LambdaContext())
+
+    assert result["statusCode"] == 200
+
+
+def test_list_returns_only_this_resources_items_from_a_shared_table(metadata_api, feedback_api, alice):
+    config = metadata_api.post("/metadata", CONFIG, user=alice).json
+    feedback_api.post("/feedback", {"feedback": "same owner, other resource"}, user=alice)
+
+    assert metadata_api.get("/metadata", user=alice).json["items"] == [config]

@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from serverless_meta import ServerlessCrudApi
+from serverless_meta.defaults import METHOD_NOT_ALLOWED_CONTENT_TYPES
 from serverless_meta.powertools import POWERTOOLS_VERSION
 from tests.conftest import synthesize
 
@@ -221,7 +222,10 @@ def test_every_method_requires_the_cognito_authorizer(template):
     )
 
 
-def test_catch_all_methods_answer_405_with_allow_without_a_lambda(template):
+@pytest.mark.parametrize("allow", ["GET, POST", "DELETE, GET, PUT"])
+def test_catch_all_methods_answer_405_with_allow_without_a_lambda(template, allow):
+    request_templates = {content_type: '{"statusCode": 405}' for content_type in METHOD_NOT_ALLOWED_CONTENT_TYPES}
+    assert {"application/json", "text/plain", "application/x-www-form-urlencoded"} <= set(request_templates)
     template.has_resource_properties(
         "AWS::ApiGateway::Method",
         {
@@ -229,11 +233,13 @@ def test_catch_all_methods_answer_405_with_allow_without_a_lambda(template):
             "Integration": Match.object_like(
                 {
                     "Type": "MOCK",
+                    "RequestTemplates": request_templates,
                     "IntegrationResponses": [
                         Match.object_like(
                             {
                                 "StatusCode": "405",
-                                "ResponseParameters": {"method.response.header.Allow": "'DELETE, GET, PUT'"},
+                                "ResponseParameters": {"method.response.header.Allow": f"'{allow}'"},
+                                "ResponseTemplates": {"application/json": '{"message": "Method Not Allowed"}'},
                             }
                         )
                     ],
@@ -287,10 +293,31 @@ def test_cors_is_off(template):
     template.resource_properties_count_is("AWS::ApiGateway::Method", {"HttpMethod": "OPTIONS"}, 0)
 
 
-def test_api_gateway_can_write_execution_logs(template):
+def test_api_gateway_can_write_execution_logs_and_the_setting_outlives_the_stack(template):
     template.resource_count_is("AWS::ApiGateway::Account", 1)
     account = _logical_id(template, "AWS::ApiGateway::Account", "ApiGatewayCloudWatchRoleAccount")
     template.has_resource("AWS::ApiGateway::Stage", {"DependsOn": Match.array_with([account])})
+    template.has_resource("AWS::ApiGateway::Account", {"DeletionPolicy": "Retain"})
+    template.has_resource(
+        "AWS::IAM::Role",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like(
+                {"AssumeRolePolicyDocument": Match.object_like(
+                    {"Statement": [Match.object_like({"Principal": {"Service": "apigateway.amazonaws.com"}})]}
+                )}
+            ),
+        },
+    )
+
+
+def test_api_name_is_unique_and_the_api_alarms_watch_that_name(template):
+    (api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
+    name = api["Properties"]["Name"]
+    assert name.startswith("TestStack-Metadata-"), "not CDK's default 'Api', which every service would share"
+    for metric in ("5XXError", "Latency"):
+        (alarm,) = _alarms(template, metric)
+        assert alarm["Dimensions"] == [{"Name": "ApiName", "Value": name}]
 
 
 # --- Cognito ----------------------------------------------------------------------------------
@@ -322,10 +349,13 @@ def test_user_pool_has_a_strong_password_policy_and_no_self_sign_up(template):
     )
 
 
-def test_user_pool_client_is_public_with_srp_sign_in(template):
+def test_user_pool_client_is_public_with_srp_sign_in_and_no_oauth_flows(template):
     template.has_resource_properties(
         "AWS::Cognito::UserPoolClient",
         {
+            "AllowedOAuthFlowsUserPoolClient": False,
+            "AllowedOAuthFlows": Match.absent(),
+            "CallbackURLs": Match.absent(),
             "GenerateSecret": False,
             "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             "PreventUserExistenceErrors": "ENABLED",
@@ -388,7 +418,8 @@ def test_alarm_topic_is_encrypted_with_a_rotating_key_and_ssl_only(template):
     )
 
 
-def test_cloudwatch_may_publish_to_the_encrypted_topic(template):
+def test_this_accounts_cloudwatch_may_publish_to_the_encrypted_topic(template):
+    from_this_account = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     template.has_resource_properties(
         "AWS::KMS::Key",
         {
@@ -399,6 +430,27 @@ def test_cloudwatch_may_publish_to_the_encrypted_topic(template):
                             {
                                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Condition": from_this_account,
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    # The topic policy replaces SNS's default one, so it must allow CloudWatch itself.
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "sns:Publish",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Condition": from_this_account,
                             }
                         )
                     ]

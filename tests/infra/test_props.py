@@ -9,6 +9,7 @@ import pytest
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -19,6 +20,8 @@ from tests.conftest import synthesize
 
 SCHEMA = {"type": "object", "properties": {"feedback": {"type": "string"}}, "required": ["feedback"]}
 ORIGIN = "https://app.example.com"
+LEDGER_TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/ledger"
+LEDGER_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 IMPORTED_TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/existing-table"
 
 services: dict[str, ServerlessCrudApi] = {}
@@ -60,6 +63,20 @@ def _build(stack: cdk.Stack) -> None:
         powertools_layer_version=lambda_.LayerVersion.from_layer_version_arn(
             stack, "OwnLayer", "arn:aws:lambda:eu-west-1:123456789012:layer:powertools:7"
         ),
+    )
+    services["ledger"] = ServerlessCrudApi(
+        stack,
+        "Ledger",
+        resource_name="ledger",
+        operations=["create", "get"],
+        table=dynamodb.TableV2.from_table_attributes(
+            stack,
+            "EncryptedTable",
+            table_arn=LEDGER_TABLE_ARN,
+            encryption_key=kms.Key.from_key_arn(stack, "LedgerKey", LEDGER_KEY_ARN),
+        ),
+        user_pool=metadata.user_pool,
+        alarm_topic=metadata.alarm_topic,
     )
 
 
@@ -228,3 +245,26 @@ def test_several_services_in_a_stack_share_one_api_gateway_account_role(template
 def test_cloud_watch_role_false_leaves_the_account_setting_alone():
     template = synthesize(lambda stack: ServerlessCrudApi(stack, "Quiet", resource_name="quiet", cloud_watch_role=False))
     template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+def _policy_actions(template: Template, role_prefix: str) -> dict[str, object]:
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for n, p in template.find_resources("AWS::IAM::Policy").items()
+        if n.startswith(role_prefix)
+    ]
+    return {json.dumps(s["Action"]): s["Resource"] for s in policy}
+
+
+def test_a_table_with_a_customer_managed_key_grants_its_use_reading_or_writing(template):
+    reader = _policy_actions(template, "LedgerGetFunctionRole")
+    writer = _policy_actions(template, "LedgerCreateFunctionRole")
+
+    assert reader[json.dumps("kms:Decrypt")] == LEDGER_KEY_ARN
+    assert writer[json.dumps(["kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"])] == LEDGER_KEY_ARN
+    assert reader[json.dumps("dynamodb:GetItem")] == LEDGER_TABLE_ARN
+
+
+def test_every_api_has_its_own_name(template):
+    names = [api["Properties"]["Name"] for api in template.find_resources("AWS::ApiGateway::RestApi").values()]
+    assert len(names) == 4 and len(set(names)) == 4
