@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import ServiceError, UnauthorizedError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ServiceError, UnauthorizedError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -153,9 +153,15 @@ _PATH_METHODS = (
 
 @app.not_found
 def route_not_found(_error: Exception) -> Response:
-    """405 with ``Allow`` for a known path and another method; 404 for any other path."""
+    """405 with ``Allow`` for a known path and another method; 404 for any other path.
+
+    A known path and method that still matched no route has an id with characters the route
+    patterns refuse (control characters, say): no item has such an id.
+    """
     for pattern, methods in _PATH_METHODS:
         if methods and pattern.match(app.current_event.path):
+            if app.current_event.http_method in methods:
+                raise BadRequestError(f"Invalid {settings.resource} id: expected a UUID")
             allow = ", ".join(methods)
             return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Method Not Allowed"}, {"Allow": allow})
     return _json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})

@@ -66,7 +66,7 @@ def test_update_with_a_bad_body_is_400_and_changes_nothing(metadata_api, alice, 
     assert table_items() == before
 
 
-BAD_IDS = ["not-a-uuid", "123", "3F2B6C1E-8A9D-4E0F-B1C2-D3E4F5A6B7C8", "{3f2b6c1e-8a9d-4e0f-b1c2-d3e4f5a6b7c8}"]
+BAD_IDS = ["not-a-uuid", "123", "\x1f", "%00", "3F2B6C1E-8A9D-4E0F-B1C2-D3E4F5A6B7C8", "{3f2b6c1e-8a9d-4e0f-b1c2-d3e4f5a6b7c8}"]
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS)
