@@ -1,0 +1,7 @@
+"""``python -m serverless_meta``: the same as the ``serverless-meta`` command."""
+
+import sys
+
+from serverless_meta.local.cli import main
+
+sys.exit(main())

@@ -1,0 +1,59 @@
+"""The cloud assembly local mode serves: synthesized from the app, or an existing cdk.out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from serverless_meta.local.template import DEFAULT_REGION, LocalApp, read_app
+
+# What the cdk CLI would pass, plus: asset paths point at the source, so handler edits are live.
+_LOCAL_CONTEXT = {
+    "aws:cdk:disable-asset-staging": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:enable-path-metadata": True,
+}
+
+
+class SynthesisError(Exception):
+    pass
+
+
+def synthesize(app_dir: Path, outdir: Path) -> Path:
+    """Run the app command of ``app_dir/cdk.json`` as the cdk CLI does, into ``outdir``."""
+    config_file = app_dir / "cdk.json"
+    if not config_file.exists():
+        raise SynthesisError(f"{config_file} does not exist: run from a CDK app's directory or pass --app-dir")
+    config = json.loads(config_file.read_text())
+    context = dict(config.get("context", {}))
+    saved_context = app_dir / "cdk.context.json"
+    if saved_context.exists():
+        context.update(json.loads(saved_context.read_text()))
+    context.update(_LOCAL_CONTEXT)
+    outdir.mkdir(parents=True, exist_ok=True)
+    environ = {**os.environ, "CDK_OUTDIR": str(outdir.resolve()), "CDK_CONTEXT_JSON": json.dumps(context)}
+    node_bin = app_dir / "node_modules" / ".bin"
+    if node_bin.is_dir():
+        environ["PATH"] = f"{node_bin.resolve()}{os.pathsep}{environ['PATH']}"
+    result = subprocess.run(config["app"], shell=True, cwd=app_dir, env=environ, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SynthesisError(f"synthesis failed ({config['app']}):\n{result.stderr[-4000:]}")
+    return outdir
+
+
+def load(assembly_dir: Path) -> LocalApp:
+    """Every stack template of the assembly, with its region."""
+    manifest_file = assembly_dir / "manifest.json"
+    if not manifest_file.exists():
+        raise SynthesisError(f"{assembly_dir} holds no cloud assembly (no manifest.json)")
+    manifest = json.loads(manifest_file.read_text())
+    templates = {}
+    for name, artifact in manifest.get("artifacts", {}).items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        template = json.loads((assembly_dir / artifact["properties"]["templateFile"]).read_text())
+        region = artifact.get("environment", "").rsplit("/", 1)[-1]
+        templates[name] = (template, DEFAULT_REGION if region in ("", "unknown-region") else region)
+    return read_app(templates, assembly_dir)

@@ -1,0 +1,124 @@
+"""``serverless-meta``: local mode for the app in the current directory.
+
+    serverless-meta local            serve every REST API of the app on http://127.0.0.1:3000
+    serverless-meta token --user U   print an ID token for local user U (created on first use)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from serverless_meta.local import assembly
+from serverless_meta.local.cognito import TOKEN_LIFETIME_SECONDS, LocalUserPools
+from serverless_meta.local.template import LocalApp
+
+log = logging.getLogger("serverless_meta.local")
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    _log_to_stderr()
+    try:
+        return arguments.run(arguments)
+    except assembly.SynthesisError as error:
+        log.error("%s", error)
+        return 2
+
+
+def _log_to_stderr() -> None:
+    """Our lines only: the access log and local mode's own messages, not every library's INFO."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="serverless-meta", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    local = commands.add_parser("local", help="serve the app's REST APIs on localhost, with no AWS account")
+    _app_arguments(local)
+    local.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    local.add_argument("--port", type=int, default=3000, help="port to listen on (default: %(default)s)")
+    local.add_argument(
+        "--dynamodb-endpoint",
+        metavar="URL",
+        help="a DynamoDB-compatible server (DynamoDB Local, dynalite) instead of the embedded, in-memory moto",
+    )
+    local.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="print an ID token for a local user, created on first use")
+    _app_arguments(token)
+    token.add_argument("--user", required=True, help="the user name, e.g. alice")
+    token.add_argument("--pool", help="the user pool's logical id or construct path, if the app has several")
+    token.add_argument("--expires-in", type=int, default=TOKEN_LIFETIME_SECONDS, metavar="SECONDS")
+    token.set_defaults(run=_print_token)
+    return parser
+
+
+def _app_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app-dir", type=Path, default=Path.cwd(), help="the CDK app (with cdk.json); default: here")
+    parser.add_argument("--cdk-out", type=Path, help="use this synthesized cloud assembly instead of synthesizing")
+    parser.add_argument("--state-dir", type=Path, help="local users' keys and synthesis; default: APP_DIR/.serverless-meta")
+
+
+def _state_dir(arguments: argparse.Namespace) -> Path:
+    return arguments.state_dir or arguments.app_dir / ".serverless-meta"
+
+
+def _app(arguments: argparse.Namespace, *, reuse: bool) -> LocalApp:
+    if arguments.cdk_out:
+        return assembly.load(arguments.cdk_out)
+    outdir = _state_dir(arguments) / "cdk.out"
+    if not (reuse and (outdir / "manifest.json").exists()):
+        started = time.perf_counter()
+        log.info("Synthesizing %s ...", arguments.app_dir.resolve())
+        assembly.synthesize(arguments.app_dir, outdir)
+        log.info("Synthesized in %.1f s", time.perf_counter() - started)
+    return assembly.load(outdir)
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    from serverless_meta.local.server import LocalServer
+
+    app = _app(arguments, reuse=False)
+    server = LocalServer(
+        app,
+        host=arguments.host,
+        port=arguments.port,
+        state_dir=_state_dir(arguments),
+        dynamodb_endpoint=arguments.dynamodb_endpoint,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    for method, path, target in server.gateway.routes():
+        log.info("  %-7s %s%s  -> %s", method, server.url, path, target)
+    log.info("DynamoDB: %s", arguments.dynamodb_endpoint or "embedded (moto, in memory)")
+    log.info("Serving on %s (Ctrl-C stops)", server.url)
+    stop.wait()
+    log.info("Stopping")
+    server.stop()
+    return 0
+
+
+def _print_token(arguments: argparse.Namespace) -> int:
+    app = _app(arguments, reuse=True)
+    pools = LocalUserPools(app.user_pools, _state_dir(arguments))
+    keys = [key for key in app.user_pools if arguments.pool is None or arguments.pool in key]
+    if len(keys) != 1:
+        choices = ", ".join(app.user_pools) or "none"
+        what = "matches" if arguments.pool else "has"
+        log.error("the app %s %d user pools (%s): pick one with --pool", what, len(keys), choices)
+        return 2
+    print(pools.issue_id_token(keys[0], arguments.user, lifetime=arguments.expires_in))
+    return 0

@@ -1,0 +1,269 @@
+"""API Gateway for REST APIs, locally: route, throttle, authorize, integrate, answer.
+
+The order and the answers follow API Gateway's: an unknown stage is a 403, an unknown route
+the API's MISSING_AUTHENTICATION_TOKEN response, an exhausted bucket a 429 before any
+authorizer runs, a missing or bad token a 401 without the function running, and a function
+that fails or answers malformed a 502. Gateway responses defined in the template (with
+their status, headers and body) replace the defaults.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from serverless_meta.local.cognito import InvalidToken, LocalUserPools
+from serverless_meta.local.events import rest_proxy_event
+from serverless_meta.local.functions import FunctionError, LocalFunction
+from serverless_meta.local.template import Method, RestApi
+from serverless_meta.local.throttle import TokenBucket
+
+log = logging.getLogger("serverless_meta.local")
+
+_DEFAULT_ERRORS = {
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
+    "INTEGRATION_FAILURE": (502, "Internal server error"),
+    "API_CONFIGURATION_ERROR": (500, "Internal server error"),
+}
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    target: str
+    """The request target as sent: path and query string."""
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str = "127.0.0.1"
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in reversed(self.headers) if key.lower() == name.lower()), None)
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    function: str | None = None
+    """The function that served the request, if one ran."""
+
+
+@dataclass(frozen=True)
+class _Match:
+    api: RestApi
+    stage: str
+    resource: str
+    path: str
+    parameters: dict[str, str]
+
+
+class LocalGateway:
+    def __init__(
+        self, apis: list[RestApi], functions: Mapping[str, LocalFunction], user_pools: LocalUserPools
+    ) -> None:
+        self._apis = apis
+        self._functions = functions
+        self._user_pools = user_pools
+        self._buckets: dict[tuple[str, str, str, str], TokenBucket] = {}
+
+    def routes(self) -> list[tuple[str, str, str]]:
+        """(method, stage-qualified path, function or integration) for every method of every API."""
+        return [
+            (method.http_method, f"/{stage}{resource}", self._target(method))
+            for api in self._apis
+            for stage in api.stages
+            for resource, methods in sorted(api.resources.items())
+            for method in methods.values()
+        ]
+
+    def _target(self, method: Method) -> str:
+        if method.function in self._functions:
+            return self._functions[method.function].definition.name
+        return f"{method.integration_type} integration"
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        response = self._handle(request, request_id)
+        response.headers.append(("x-amzn-RequestId", request_id))
+        return response
+
+    def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        url = urlsplit(request.target)
+        match = self._match(unquote(url.path))
+        if match is None:
+            return _json(403, {"message": "Forbidden"})
+        api = match.api
+        methods = api.resources.get(match.resource, {})
+        method = methods.get(request.method) or methods.get("ANY")
+        if method is None:
+            return self._error(api, "MISSING_AUTHENTICATION_TOKEN")
+        if not self._bucket(match, request.method).take():
+            return self._error(api, "THROTTLED")
+        claims = None
+        if method.authorization_type == "COGNITO_USER_POOLS" and method.authorizer is not None:
+            claims = self._authorize(request, method)
+            if claims is None:
+                return self._error(api, "UNAUTHORIZED")
+        elif method.authorization_type != "NONE":
+            log.error("%s %s: authorization type %s is not emulated", request.method, url.path, method.authorization_type)
+            return self._error(api, "API_CONFIGURATION_ERROR")
+        if method.integration_type == "MOCK" and method.mock is not None:
+            return self._mock(api, method, request)
+        if method.integration_type == "AWS_PROXY" and method.function in self._functions:
+            event = rest_proxy_event(
+                method=request.method,
+                path=match.path,
+                resource=match.resource,
+                stage=match.stage,
+                path_parameters=match.parameters,
+                headers=request.headers,
+                query=parse_qsl(url.query, keep_blank_values=True),
+                body=request.body or None,
+                claims=claims,
+                request_id=request_id,
+                source_ip=request.source_ip,
+                domain_name=request.header("Host") or "localhost",
+            )
+            return self._invoke(api, self._functions[method.function], event, request_id)
+        log.error("%s %s: %s integration is not emulated", request.method, url.path, method.integration_type)
+        return self._error(api, "API_CONFIGURATION_ERROR")
+
+    def _match(self, path: str) -> _Match | None:
+        stage, _, rest = path.lstrip("/").partition("/")
+        segments = [s for s in rest.split("/") if s]
+        best: tuple[tuple[int, ...], _Match] | None = None
+        for api in self._apis:
+            if stage not in api.stages:
+                continue
+            for resource in api.resources:
+                matched = _match_resource(resource, segments)
+                if matched is None:
+                    continue
+                score, parameters = matched
+                candidate = _Match(api, stage, resource, "/" + "/".join(segments), parameters)
+                if best is None or score > best[0]:
+                    best = (score, candidate)
+        if best is not None:
+            return best[1]
+        api = next((api for api in self._apis if stage in api.stages), None)
+        return _Match(api, stage, "", "/" + "/".join(segments), {}) if api else None
+
+    def _bucket(self, match: _Match, http_method: str) -> TokenBucket:
+        key = (match.api.key, match.stage, match.resource, http_method)
+        if key not in self._buckets:
+            limits = match.api.stages[match.stage]
+            rate, burst = (
+                limits.get((match.resource, http_method))
+                or limits.get((match.resource, "*"))
+                or limits[("*", "*")]
+            )
+            self._buckets[key] = TokenBucket(rate, burst)
+        return self._buckets[key]
+
+    def _authorize(self, request: HttpRequest, method: Method) -> dict[str, str] | None:
+        token = request.header(method.authorizer.header)
+        if not token:
+            return None
+        token = token.removeprefix("Bearer ").strip()
+        try:
+            return self._user_pools.verify(token, method.authorizer.pools)
+        except InvalidToken as error:
+            log.info("%s %s: 401 (%s)", request.method, request.target, error)
+            return None
+
+    def _mock(self, api: RestApi, method: Method, request: HttpRequest) -> HttpResponse:
+        mock = method.mock
+        content_type = (request.header("Content-Type") or "application/json").split(";")[0].strip().lower()
+        unmapped = content_type not in mock.request_content_types
+        if unmapped and (mock.passthrough == "NEVER" or (mock.passthrough == "WHEN_NO_TEMPLATES" and mock.request_content_types)):
+            return self._error(api, "UNSUPPORTED_MEDIA_TYPE")
+        headers = [("Content-Type", "application/json"), *mock.headers.items()]
+        return HttpResponse(mock.status, headers, mock.body.encode())
+
+    def _invoke(self, api: RestApi, function: LocalFunction, event: dict, request_id: str) -> HttpResponse:
+        name = function.definition.name
+        try:
+            result = function.invoke(event, request_id)
+            response = _proxy_response(result)
+        except FunctionError as error:
+            log.error("%s", error, exc_info=error.__cause__)
+            response = self._error(api, "INTEGRATION_FAILURE")
+        except (KeyError, TypeError, ValueError) as error:
+            log.error("%s returned a malformed proxy response: %s", name, error)
+            response = self._error(api, "INTEGRATION_FAILURE")
+        response.function = name
+        return response
+
+    def _error(self, api: RestApi, response_type: str) -> HttpResponse:
+        status, message = _DEFAULT_ERRORS[response_type]
+        custom = api.gateway_responses.get(response_type)
+        status = custom.status if custom and custom.status else status
+        family = api.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX")
+        headers: dict[str, str] = {"Content-Type": "application/json"}
+        body = None
+        for response in (family, custom):
+            if response is not None:
+                headers.update(response.headers)
+                body = response.body or body
+        if body is None:
+            return _json(status, {"message": message}, headers)
+        body = body.replace("$context.error.messageString", json.dumps(message)).replace("$context.error.message", message)
+        return HttpResponse(status, list(headers.items()), body.encode())
+
+
+def _match_resource(resource: str, segments: list[str]) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    """How well ``resource`` (``/a/{b}/{c+}``) matches the segments: literal segments score higher."""
+    parts = [p for p in resource.split("/") if p]
+    parameters: dict[str, str] = {}
+    score = []
+    for index, part in enumerate(parts):
+        if part.startswith("{") and part.endswith("+}"):
+            if index >= len(segments):
+                return None
+            parameters[part[1:-2]] = "/".join(segments[index:])
+            return (*score, 0), parameters
+        if index >= len(segments):
+            return None
+        if part.startswith("{") and part.endswith("}"):
+            parameters[part[1:-1]] = segments[index]
+            score.append(1)
+        elif part == segments[index]:
+            score.append(2)
+        else:
+            return None
+    if len(parts) != len(segments):
+        return None
+    return tuple(score), parameters
+
+
+def _proxy_response(result: object) -> HttpResponse:
+    """A Lambda proxy integration's result as HTTP; anything malformed raises (API Gateway: 502)."""
+    if not isinstance(result, dict):
+        raise TypeError(f"expected a dict, got {type(result).__name__}")
+    status = int(result["statusCode"])
+    headers: list[tuple[str, str]] = []
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(value)) for value in values)
+    seen = {name.lower() for name, _ in headers}
+    headers.extend((name, str(value)) for name, value in (result.get("headers") or {}).items() if name.lower() not in seen)
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    body = result.get("body") or ""
+    if not isinstance(body, str):
+        raise TypeError(f"body must be a string, got {type(body).__name__}")
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    return HttpResponse(status, headers, raw)
+
+
+def _json(status: int, body: object, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    merged = {"Content-Type": "application/json", **(headers or {})}
+    return HttpResponse(status, list(merged.items()), json.dumps(body).encode())

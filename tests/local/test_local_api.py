@@ -1,0 +1,168 @@
+"""Local mode serving the sample app: real HTTP to the real server, as a developer uses it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from serverless_meta.local.cognito import LocalUserPools
+from tests.handlers.test_bad_requests import BAD_BODIES
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+@pytest.fixture
+def alice(token_for) -> str:
+    return token_for(f"alice-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def bob(token_for) -> str:
+    return token_for(f"bob-{uuid.uuid4().hex[:8]}")
+
+
+def _last_access_line(server, method: str, path: str) -> str:
+    lines = [line for line in server.log().splitlines() if line.startswith(f"{method} {path} ")]
+    return lines[-1]
+
+
+def test_metadata_crud_round_trip(local_server, alice):
+    created = local_server.request("POST", "/prod/metadata", token=alice, json_body={"page": "home", "theme": "dark"})
+    assert created.status == 201
+    item = created.json
+    assert UUID.match(item["id"]) and item["page"] == "home" and item["theme"] == "dark"
+    assert created.headers["Location"] == f"/prod/metadata/{item['id']}"
+    assert created.headers["Content-Type"] == "application/json"
+    path = f"/prod/metadata/{item['id']}"
+
+    fetched = local_server.request("GET", path, token=alice)
+    listed = local_server.request("GET", "/prod/metadata", token=alice)
+    updated = local_server.request("PUT", path, token=alice, json_body={"page": "about"})
+    deleted = local_server.request("DELETE", path, token=alice)
+    gone = local_server.request("GET", path, token=alice)
+
+    assert (fetched.status, fetched.json) == (200, item)
+    assert (listed.status, listed.json) == (200, {"items": [item], "next": None})
+    assert updated.status == 200 and updated.json["page"] == "about" and "theme" not in updated.json
+    assert updated.json["createdAt"] == item["createdAt"]
+    assert (deleted.status, deleted.body) == (204, b"")
+    assert (gone.status, gone.json) == (404, {"message": f"metadata {item['id']} not found"})
+
+
+def test_list_pages_through_http(local_server, alice):
+    for n in range(3):
+        local_server.request("POST", "/prod/metadata", token=alice, json_body={"n": n})
+
+    first = local_server.request("GET", "/prod/metadata?limit=2", token=alice).json
+    second = local_server.request("GET", f"/prod/metadata?limit=2&next={first['next']}", token=alice).json
+
+    assert len(first["items"]) == 2 and len(second["items"]) == 1 and second["next"] is None
+    assert {i["n"] for i in first["items"] + second["items"]} == {0, 1, 2}
+
+
+def test_feedback_create_and_list(local_server, alice):
+    created = local_server.request("POST", "/prod/feedback", token=alice, json_body={"feedback": "Love the grid"})
+    listed = local_server.request("GET", "/prod/feedback", token=alice)
+
+    assert created.status == 201
+    assert UUID.match(created.json["feedbackId"]) and isinstance(created.json["timestamp"], int)
+    assert listed.json == {"items": [created.json], "next": None}
+
+
+def test_one_user_cannot_see_anothers_items(local_server, alice, bob):
+    item = local_server.request("POST", "/prod/metadata", token=alice, json_body={"secret": 1}).json
+
+    assert local_server.request("GET", f"/prod/metadata/{item['id']}", token=bob).status == 404
+    assert local_server.request("DELETE", f"/prod/metadata/{item['id']}", token=bob).status == 404
+    assert local_server.request("GET", "/prod/metadata", token=bob).json["items"] == []
+    assert local_server.request("GET", f"/prod/metadata/{item['id']}", token=alice).status == 200
+
+
+def _foreign_pool_token(tmp_path, local_pools) -> str:
+    """A token a different pool signed: same shape, same claims, another key."""
+    (pool,) = local_pools.pools.values()
+    return LocalUserPools({pool.key: pool}, tmp_path).issue_id_token(pool.key, "mallory")
+
+
+@pytest.mark.parametrize("kind", ["none", "malformed", "expired", "foreign pool", "tampered", "empty bearer"])
+def test_a_missing_or_bad_token_is_401_and_the_handler_never_runs(local_server, token_for, local_pools, tmp_path, kind):
+    valid = token_for("victim")
+    token = {
+        "none": None,
+        "malformed": "not-a-jwt",
+        "expired": token_for("late", lifetime=-30),
+        "foreign pool": _foreign_pool_token(tmp_path, local_pools),
+        "tampered": valid[:-4] + ("AAAA" if not valid.endswith("AAAA") else "BBBB"),
+        "empty bearer": "Bearer ",
+    }[kind]
+    path = f"/prod/metadata?probe={uuid.uuid4().hex}"
+
+    response = local_server.request("POST", path, token=token, json_body={"page": "x"})
+
+    assert (response.status, response.json) == (401, {"message": "Unauthorized"})
+    assert _last_access_line(local_server, "POST", path).endswith(" -"), "no function ran"
+
+
+def test_a_bearer_prefixed_token_is_accepted(local_server, alice):
+    assert local_server.request("GET", "/prod/metadata", token=f"Bearer {alice}").status == 200
+
+
+@pytest.mark.parametrize(("raw", "message"), BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bad_input_is_a_400_json_message_over_http(local_server, alice, raw, message):
+    response = local_server.request("POST", "/prod/metadata", token=alice, body=raw.encode("utf-8", "surrogatepass"))
+
+    assert response.status == 400
+    assert message in response.json["message"]
+    assert local_server.request("GET", "/prod/metadata", token=alice).json["items"] == []
+
+
+def test_unknown_routes_are_404_and_other_methods_405_from_the_gateway(local_server, alice):
+    unknown = local_server.request("GET", "/prod/nothing-here", token=alice)
+    wrong = local_server.request("PATCH", "/prod/metadata", token=alice, json_body={})
+    odd_type = local_server.request("PATCH", "/prod/metadata", token=alice, body=b"x", headers={"Content-Type": "image/png"})
+    unknown_stage = local_server.request("GET", "/beta/metadata", token=alice)
+
+    assert (unknown.status, unknown.json) == (404, {"message": "Not Found"})
+    assert (wrong.status, wrong.json, wrong.headers["Allow"]) == (405, {"message": "Method Not Allowed"}, "GET, POST")
+    assert (odd_type.status, odd_type.json) == (415, {"message": "Unsupported Media Type"})
+    assert unknown_stage.status == 403
+
+
+def test_a_burst_beyond_the_stages_limit_gets_429(local_server):
+    # A route no other test uses (PATCH, the 405 mock): its bucket holds the stage's 100 requests.
+    def call(_):
+        return local_server.request("PATCH", "/prod/feedback")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        replies = list(pool.map(call, range(400)))
+
+    statuses = [r.status for r in replies]
+    assert statuses.count(429) > 0, "a burst of 400 must exceed rate 50/s with burst 100"
+    assert statuses.count(401) >= 100, "the first burst-worth of requests is served"
+    assert {json.loads(r.body)["message"] for r in replies if r.status == 429} == {"Too Many Requests"}
+
+
+def test_each_request_is_logged_on_one_line(local_server, alice):
+    path = f"/prod/metadata?limit=1&probe={uuid.uuid4().hex}"
+    local_server.request("GET", path, token=alice)
+
+    line = _last_access_line(local_server, "GET", path)
+
+    assert re.fullmatch(rf"GET {re.escape(path)} 200 \d+\.\dms ServerlessMeta/Metadata/ListFunction", line)
+
+
+def test_the_token_command_prints_a_token_the_server_accepts(local_server):
+    printed = subprocess.run(
+        [sys.executable, "-m", "serverless_meta", "token", "--user", "carol",
+         "--state-dir", str(local_server.state_dir), "--cdk-out", str(local_server.state_dir / "cdk.out")],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+
+    assert printed.count(".") == 2
+    assert local_server.request("GET", "/prod/metadata", token=printed).status == 200
