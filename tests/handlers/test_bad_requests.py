@@ -23,6 +23,7 @@ BAD_BODIES = {
     "empty attribute name": ('{"": 1}', "Request body has an empty attribute name"),
     "number beyond a double": ('{"n": 1e400}', "Request body holds a number beyond the range of a double"),
     "double beyond DynamoDB": ('{"n": 1e300}', "Request body holds a number DynamoDB cannot store"),
+    "double below DynamoDB": ('{"n": [6.5e-149]}', "Request body holds a number DynamoDB cannot store"),
     "integer beyond DynamoDB": ('{"n": 123456789012345678901234567890123456789}', "number DynamoDB cannot store"),
     "lone surrogate": ('{"s": "\\ud800"}', "Request body holds text that is not valid Unicode"),
     "lone surrogate in a key": ('{"\\udfff": 1}', "Request body holds text that is not valid Unicode"),
