@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError
+
 from serverless_meta.local import assembly
 from serverless_meta.local.cognito import TOKEN_LIFETIME_SECONDS, LocalUserPools
 from serverless_meta.local.template import LocalApp
@@ -90,13 +92,20 @@ def _serve(arguments: argparse.Namespace) -> int:
     from serverless_meta.local.server import LocalServer
 
     app = _app(arguments, reuse=False)
-    server = LocalServer(
-        app,
-        host=arguments.host,
-        port=arguments.port,
-        state_dir=_state_dir(arguments),
-        dynamodb_endpoint=arguments.dynamodb_endpoint,
-    )
+    try:
+        server = LocalServer(
+            app,
+            host=arguments.host,
+            port=arguments.port,
+            state_dir=_state_dir(arguments),
+            dynamodb_endpoint=arguments.dynamodb_endpoint,
+        )
+    except OSError as error:
+        log.error("Cannot listen on %s:%d: %s", arguments.host, arguments.port, error.strerror or error)
+        return 1
+    except BotoCoreError as error:
+        log.error("Cannot use DynamoDB at %s: %s", arguments.dynamodb_endpoint or "the embedded server", error)
+        return 1
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

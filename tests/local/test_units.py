@@ -1,0 +1,169 @@
+"""The pieces of local mode on their own: template reading, routing, throttling, tokens, events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jwt
+import pytest
+
+from serverless_meta.local.cognito import InvalidToken, LocalUserPools
+from serverless_meta.local.events import rest_proxy_event
+from serverless_meta.local.gateway import _match_resource
+from serverless_meta.local.template import UserPool, read_app
+from serverless_meta.local.throttle import TokenBucket
+
+CAPTURED_EVENT = json.loads((Path(__file__).parents[1] / "events" / "api_gateway_rest_proxy.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def app(sample_template, tmp_path_factory):
+    return read_app({"ServerlessMeta": (sample_template, "eu-west-1")}, tmp_path_factory.mktemp("assembly"))
+
+
+def test_reads_both_apis_routes_functions_and_authorizers(app):
+    resources = {path: sorted(methods) for api in app.apis for path, methods in api.resources.items()}
+    assert resources == {
+        "/metadata": ["ANY", "GET", "POST"],
+        "/metadata/{id}": ["ANY", "DELETE", "GET", "PUT"],
+        "/feedback": ["ANY", "GET", "POST"],
+    }
+    (pool,) = app.user_pools
+    for api in app.apis:
+        for path, methods in api.resources.items():
+            for method in methods.values():
+                assert method.authorization_type == "COGNITO_USER_POOLS" and method.authorizer.pools == (pool,)
+                assert (method.function in app.functions) == (method.integration_type == "AWS_PROXY")
+
+
+def test_reads_the_stage_throttle_and_the_custom_404(app):
+    for api in app.apis:
+        assert api.stages["prod"][("*", "*")] == (50.0, 100)
+        assert api.gateway_responses["MISSING_AUTHENTICATION_TOKEN"].status == 404
+
+
+def test_reads_tables_and_resolves_references_in_function_environments(app):
+    (table,) = app.tables
+    assert [k["AttributeName"] for k in table.key_schema] == ["pk", "sk"]
+    assert table.region == "eu-west-1"
+    for function in app.functions.values():
+        assert function.environment["TABLE_NAME"] == table.name
+        assert function.handler == "crud_api.app.lambda_handler"
+
+
+def test_user_pool_has_its_app_client_as_audience(app):
+    (pool,) = app.user_pools.values()
+    assert len(pool.client_ids) == 1 and pool.issuer.startswith("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_")
+
+
+@pytest.mark.parametrize(
+    ("resource", "path", "expected"),
+    [
+        ("/metadata", "metadata", {}),
+        ("/metadata/{id}", "metadata/42", {"id": "42"}),
+        ("/metadata/{id}", "metadata", None),
+        ("/metadata/{id}", "metadata/42/x", None),
+        ("/{proxy+}", "a/b/c", {"proxy": "a/b/c"}),
+        ("/{proxy+}", "", None),
+        ("/", "", {}),
+    ],
+)
+def test_resources_match_paths_as_api_gateway_does(resource, path, expected):
+    matched = _match_resource(resource, [s for s in path.split("/") if s])
+    assert (matched[1] if matched else None) == expected
+
+
+def test_a_literal_segment_beats_a_parameter():
+    literal = _match_resource("/items/latest", ["items", "latest"])
+    parameter = _match_resource("/items/{id}", ["items", "latest"])
+    assert literal[0] > parameter[0]
+
+
+def test_token_bucket_serves_the_burst_then_the_rate():
+    now = [0.0]
+    bucket = TokenBucket(rate=2, burst=3, clock=lambda: now[0])
+
+    burst = [bucket.take() for _ in range(4)]
+    now[0] += 0.5
+    after_half_a_second = [bucket.take() for _ in range(2)]
+    now[0] += 10
+    after_a_long_pause = [bucket.take() for _ in range(4)]
+
+    assert burst == [True, True, True, False]
+    assert after_half_a_second == [True, False]
+    assert after_a_long_pause == [True, True, True, False], "never more than the burst"
+
+
+@pytest.fixture
+def pools(tmp_path) -> tuple[LocalUserPools, str]:
+    pool = UserPool(key="Stack/Pool", pool_id="eu-west-1_Local", region="eu-west-1", client_ids=("client-a",))
+    return LocalUserPools({pool.key: pool}, tmp_path), pool.key
+
+
+def test_a_valid_id_token_yields_string_claims_as_api_gateway_passes_them(pools):
+    local, key = pools
+    claims = local.verify(local.issue_id_token(key, "alice"), (key,))
+
+    assert claims["cognito:username"] == "alice" and claims["token_use"] == "id" and claims["aud"] == "client-a"
+    assert claims["email_verified"] == "true" and claims["auth_time"].isdigit()
+    assert claims["exp"].endswith(" UTC " + claims["exp"][-4:]), "exp as API Gateway renders it"
+    assert all(isinstance(value, str) for value in claims.values())
+
+
+def test_a_user_keeps_their_sub_across_tokens_and_processes(pools, tmp_path):
+    local, key = pools
+    first = local.verify(local.issue_id_token(key, "alice"), (key,))["sub"]
+    again = LocalUserPools(local.pools, tmp_path)
+    assert again.verify(again.issue_id_token(key, "alice"), (key,))["sub"] == first
+    assert again.verify(local.issue_id_token(key, "bob"), (key,))["sub"] != first
+
+
+@pytest.mark.parametrize("problem", ["other client", "access token", "other issuer", "not accepted here", "no kid"])
+def test_tokens_api_gateway_would_refuse_are_refused(pools, problem):
+    local, key = pools
+    keys = local._pools[key]
+    claims = jwt.decode(local.issue_id_token(key, "eve"), options={"verify_signature": False})
+    headers = {"kid": keys.key_id}
+    accepted = (key,)
+    if problem == "other client":
+        claims["aud"] = "client-b"
+    elif problem == "access token":
+        claims["token_use"] = "access"
+    elif problem == "other issuer":
+        claims["iss"] = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other"
+    elif problem == "not accepted here":
+        accepted = ("Stack/OtherPool",)
+    else:
+        headers = {}
+    token = jwt.encode(claims, keys.private_key, algorithm="RS256", headers=headers)
+
+    with pytest.raises(InvalidToken):
+        local.verify(token, accepted)
+
+
+def _shape(value):
+    """Keys all the way down: the structure of an event, not its values."""
+    if isinstance(value, dict):
+        return {key: _shape(child) for key, child in value.items()}
+    return type(value).__name__ if value is not None else None
+
+
+def test_local_events_have_the_shape_of_api_gateways():
+    event = rest_proxy_event(
+        method="GET",
+        path="/metadata/0b9d2ed1-3c4f-4b8e-9f41-7a2d6f1e5c3a",
+        resource="/metadata/{id}",
+        stage="prod",
+        path_parameters={"id": "0b9d2ed1-3c4f-4b8e-9f41-7a2d6f1e5c3a"},
+        headers=[(k, v) for k, v in CAPTURED_EVENT["headers"].items()],
+        claims=CAPTURED_EVENT["requestContext"]["authorizer"]["claims"],
+        domain_name=CAPTURED_EVENT["requestContext"]["domainName"],
+    )
+    captured = CAPTURED_EVENT
+
+    assert set(event) == set(captured)
+    assert set(event["requestContext"]) == set(captured["requestContext"])
+    assert set(event["requestContext"]["identity"]) == set(captured["requestContext"]["identity"])
+    assert event["requestContext"]["path"] == captured["requestContext"]["path"]
+    assert event["multiValueHeaders"] == captured["multiValueHeaders"]
