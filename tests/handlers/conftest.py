@@ -1,5 +1,8 @@
 """Drive the handler code the way the deployed API does: API Gateway REST proxy events against moto.
 
+Events come from the same builder local mode uses, whose shape is checked against a captured
+API Gateway event (tests/events/api_gateway_rest_proxy.json).
+
 Each service's handler is loaded fresh with the environment its functions have in
 the synthesized sample app, and its table is created from the template's key schema,
 so these tests exercise the real wiring, not a hand-made copy of it.
@@ -8,7 +11,6 @@ so these tests exercise the real wiring, not a hand-made copy of it.
 from __future__ import annotations
 
 import base64
-import copy
 import importlib
 import json
 import sys
@@ -23,12 +25,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from serverless_meta.local.events import rest_proxy_event
 from tests.conftest import resources_of_type
 
 REGION = "eu-west-1"
 TABLE_NAME = "serverless-meta-test"
 STAGE = "prod"
-EVENT_TEMPLATE = json.loads((Path(__file__).parents[1] / "events" / "api_gateway_rest_proxy.json").read_text())
+CAPTURED_EVENT = json.loads((Path(__file__).parents[1] / "events" / "api_gateway_rest_proxy.json").read_text())
 
 
 @dataclass
@@ -103,35 +106,32 @@ class ApiClient:
         query: dict[str, str] | None = None,
         base64_body: bool = False,
     ) -> dict[str, Any]:
-        event = copy.deepcopy(EVENT_TEMPLATE)
+        """The event API Gateway sends for this request; ``user`` is the caller's Cognito sub."""
         segments = path.strip("/").split("/")
         if len(segments) == 2 and segments[0] == self.resource:
             resource, path_parameters = f"/{self.resource}/{{id}}", {"id": segments[1]}
         else:
             resource, path_parameters = path, None
-        headers = {"Accept": "application/json", "Host": event["headers"]["Host"]}
+        headers = [("Accept", "application/json"), ("Host", CAPTURED_EVENT["headers"]["Host"])]
         if body is not None:
-            headers["Content-Type"] = "application/json"
-        event.update(
-            resource=resource,
+            headers.append(("Content-Type", "application/json"))
+        claims = None
+        if user is not None:
+            claims = {**CAPTURED_EVENT["requestContext"]["authorizer"]["claims"], "sub": user}
+            claims["cognito:username"] = f"user-{user[:8]}"
+        event = rest_proxy_event(
+            method=method,
             path=path,
-            httpMethod=method,
+            resource=resource,
+            stage=STAGE,
+            path_parameters=path_parameters,
             headers=headers,
-            multiValueHeaders={name: [value] for name, value in headers.items()},
-            queryStringParameters=query,
-            multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
-            pathParameters=path_parameters,
-            body=base64.b64encode(body.encode()).decode() if base64_body and body is not None else body,
-            isBase64Encoded=base64_body,
+            query=list((query or {}).items()),
+            body=body.encode() if body is not None else None,
+            claims=claims,
         )
-        context = event["requestContext"]
-        context.update(
-            resourcePath=resource, httpMethod=method, path=f"/{STAGE}{path}", requestId=str(uuid.uuid4())
-        )
-        if user is None:
-            del context["authorizer"]
-        else:
-            context["authorizer"]["claims"].update(sub=user, **{"cognito:username": f"user-{user[:8]}"})
+        if base64_body and body is not None:
+            event.update(body=base64.b64encode(body.encode()).decode(), isBase64Encoded=True)
         return event
 
     def post(self, path: str, json_body: Any = None, **kwargs: Any) -> HttpResponse:
