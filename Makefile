@@ -1,14 +1,15 @@
-# One command sets everything up and runs the job: `make synth` (the sample app's
-# templates into cdk.out/) or `make test` (the whole suite). Set-up reruns only when
-# pyproject.toml, constraints.txt or the npm lock file change.
+# One command sets everything up and runs the job: `make local` (the sample app on
+# http://127.0.0.1:3000, no AWS account needed), `make synth` (its templates into cdk.out/)
+# or `make test` (the whole suite). Set-up reruns only when pyproject.toml,
+# constraints.txt or the npm lock file change.
 VENV := .venv
 PY := $(VENV)/bin/python
 # The supported Node.js and the cdk CLI come from our own npm dependencies; jsii
 # (which aws-cdk-lib runs on) and cdk both find node through PATH.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup synth test
-.DEFAULT_GOAL := synth
+.PHONY: setup local synth test
+.DEFAULT_GOAL := local
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -21,6 +22,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+local: setup
+	$(VENV)/bin/serverless-meta local
 
 synth: setup
 	npx cdk synth --quiet

@@ -1,8 +1,11 @@
-"""The DynamoDB the local functions talk to: moto embedded in this process, or any compatible server."""
+"""The DynamoDB the local functions talk to: moto in this process, or any compatible server.
+
+moto mocks AWS in-process (no server, no port): the functions run in this process too, so
+their boto3 clients reach it directly, which is several times faster than moto's server.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 import boto3
@@ -15,24 +18,22 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 
 
 class LocalDynamoDB:
-    """Starts moto's server on a free loopback port unless ``endpoint`` names a server to use."""
+    """moto, mocking DynamoDB in this process, unless ``endpoint`` names a server to use."""
 
     def __init__(self, endpoint: str | None = None) -> None:
-        self._server = None
+        self._mock = None
         if endpoint is None:
-            from moto.server import ThreadedMotoServer
+            from moto import mock_aws
 
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            self._server.start()
-            host, port = self._server.get_host_and_port()
-            endpoint = f"http://{host}:{port}"
+            self._mock = mock_aws()
+            self._mock.start()
         self.endpoint = endpoint
 
     @property
     def environment(self) -> dict[str, str]:
         """What a function's environment needs so that its boto3 clients use this DynamoDB."""
-        return {"AWS_ENDPOINT_URL_DYNAMODB": self.endpoint, **LOCAL_CREDENTIALS}
+        endpoint = {"AWS_ENDPOINT_URL_DYNAMODB": self.endpoint} if self.endpoint else {}
+        return {**endpoint, **LOCAL_CREDENTIALS}
 
     def create_tables(self, tables: Iterable[Table]) -> list[str]:
         """Create the tables that do not exist yet (an external server may hold them already)."""
@@ -63,6 +64,6 @@ class LocalDynamoDB:
         return created
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
