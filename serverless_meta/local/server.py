@@ -61,10 +61,10 @@ class LocalServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
         if self._thread is not None:
+            self._http.shutdown()
             self._thread.join()
+        self._http.server_close()
         self.dynamodb.stop()
 
 
