@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -37,9 +38,19 @@ def synthesize(app_dir: Path, outdir: Path) -> Path:
     node_bin = app_dir / "node_modules" / ".bin"
     if node_bin.is_dir():
         environ["PATH"] = f"{node_bin.resolve()}{os.pathsep}{environ['PATH']}"
-    result = subprocess.run(config["app"], shell=True, cwd=app_dir, env=environ, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SynthesisError(f"synthesis failed ({config['app']}):\n{result.stderr[-4000:]}")
+    # Its own process group: an interrupted synthesis takes the app (and its Node.js) down with it.
+    process = subprocess.Popen(
+        config["app"], shell=True, cwd=app_dir, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )
+    try:
+        _, stderr = process.communicate()
+    except BaseException:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+        raise
+    if process.returncode != 0:
+        raise SynthesisError(f"synthesis failed ({config['app']}):\n{stderr[-4000:]}")
     return outdir
 
 

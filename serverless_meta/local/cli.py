@@ -26,11 +26,16 @@ log = logging.getLogger("serverless_meta.local")
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     _log_to_stderr()
+    # SIGTERM stops like Ctrl-C, at any point: during synthesis as much as while serving.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return arguments.run(arguments)
     except assembly.SynthesisError as error:
         log.error("%s", error)
         return 2
+    except KeyboardInterrupt:
+        log.info("Stopped")
+        return 130
 
 
 def _log_to_stderr() -> None:
@@ -106,17 +111,17 @@ def _serve(arguments: argparse.Namespace) -> int:
     except BotoCoreError as error:
         log.error("Cannot use DynamoDB at %s: %s", arguments.dynamodb_endpoint or "the embedded server", error)
         return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server.start()
-    for method, path, target in server.gateway.routes():
-        log.info("  %-7s %s%s  -> %s", method, server.url, path, target)
-    log.info("DynamoDB: %s", arguments.dynamodb_endpoint or "embedded (moto, in memory)")
-    log.info("Serving on %s (Ctrl-C stops)", server.url)
-    stop.wait()
-    log.info("Stopping")
-    server.stop()
+    try:
+        for method, path, target in server.gateway.routes():
+            log.info("  %-7s %s%s  -> %s", method, server.url, path, target)
+        log.info("DynamoDB: %s", arguments.dynamodb_endpoint or "embedded (moto, in memory)")
+        log.info("Serving on %s (Ctrl-C stops)", server.url)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        log.info("Stopping: finishing the requests in flight")
+    finally:
+        server.stop()
     return 0
 
 

@@ -109,6 +109,7 @@ class LocalUserPools:
             users: dict[str, Any] = json.loads(keys.users_file.read_text()) if keys.users_file.exists() else {}
             if username not in users:
                 users[username] = {"sub": str(uuid.uuid4()), "email": f"{username}@example.com"}
+                keys.users_file.touch(mode=0o600)
                 keys.users_file.write_text(json.dumps(users, indent=2))
             return users[username]
 
@@ -124,7 +125,7 @@ def _claim_string(name: str, value: Any) -> str:
 
 def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     """The pool's key; the first process to need it creates it, any other reads that one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if not path.exists() else None
     if key is not None:
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())

@@ -34,6 +34,7 @@ def rest_proxy_event(
     headers: Sequence[tuple[str, str]] = (),
     query: Sequence[tuple[str, str]] = (),
     body: bytes | None = None,
+    binary: bool = False,
     claims: Mapping[str, str] | None = None,
     api_id: str = "local",
     request_id: str | None = None,
@@ -44,10 +45,12 @@ def rest_proxy_event(
 
     ``path`` is the request path after the stage (``/metadata/42``); ``resource`` is the API
     resource it matched (``/metadata/{id}``). ``claims`` are a Cognito authorizer's, as strings.
+    ``binary``: the body's type is one of the API's binary media types, so it travels base64-encoded;
+    any other body is text.
     """
     single_headers, multi_headers = _single_and_multi(headers)
     single_query, multi_query = _single_and_multi(query)
-    encoded_body, is_base64 = _body(body)
+    encoded_body, is_base64 = _body(body, binary)
     now = time.time()
     user_agent = (single_headers or {}).get("User-Agent") or (single_headers or {}).get("user-agent")
     request_context: dict[str, Any] = {
@@ -98,10 +101,9 @@ def rest_proxy_event(
     }
 
 
-def _body(body: bytes | None) -> tuple[str | None, bool]:
+def _body(body: bytes | None, binary: bool) -> tuple[str | None, bool]:
     if body is None or body == b"":
         return None, False
-    try:
-        return body.decode("utf-8"), False
-    except UnicodeDecodeError:
+    if binary:
         return base64.b64encode(body).decode("ascii"), True
+    return body.decode("utf-8", errors="replace"), False

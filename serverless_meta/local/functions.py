@@ -2,9 +2,13 @@
 
 Each function imports its handler from its own code directory with its own environment
 variables, and keeps its own copy of the modules it imported from there: two functions
-built from the same code with different settings never share module state. Invocations
-run one at a time, as one Lambda execution environment runs them. When a file in the
-code directory changes, the next invocation is a cold start with the new code.
+built from the same code with different settings never share module state. When a file in
+the code directory changes, the next invocation is a cold start with the new code.
+
+One interpreter has one ``sys.modules`` and one ``os.environ``, so invocations of all
+functions take turns: a slow handler delays the others, and a handler that calls the local
+API itself waits for its own turn. A handler that overruns its timeout is answered as
+Lambda would answer it (an error, so a 502), but only once it returns.
 """
 
 from __future__ import annotations
@@ -89,10 +93,15 @@ class LocalFunction:
                 aws_request_id=request_id or str(uuid.uuid4()),
                 deadline=time.monotonic() + self.definition.timeout,
             )
+            started = time.monotonic()
             try:
-                return self._handler(dict(event), context)
+                result = self._handler(dict(event), context)
             except Exception as error:  # the function's own fault: a 502, as Lambda's Unhandled error is
                 raise FunctionError(f"{self.definition.name} raised {type(error).__name__}: {error}") from error
+            if time.monotonic() - started > self.definition.timeout:
+                # Lambda would have stopped it; this process cannot, but the caller gets Lambda's answer.
+                raise FunctionError(f"{self.definition.name}: Task timed out after {self.definition.timeout} seconds")
+            return result
 
     def _load(self) -> Any:
         try:

@@ -10,6 +10,7 @@ their status, headers and body) replace the defaults.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import logging
 import uuid
@@ -74,9 +75,28 @@ class LocalGateway:
         self._functions = functions
         self._user_pools = user_pools
         self._buckets: dict[tuple[str, str, str, str], TokenBucket] = {}
+        self._warn_about_shadowed_routes()
+
+    def _warn_about_shadowed_routes(self) -> None:
+        """Two APIs with the same stage and route: the first answers /<stage>/...; say how to reach the other."""
+        owners: dict[tuple[str, str, str], RestApi] = {}
+        for api in self._apis:
+            for stage in api.stages:
+                for resource, methods in api.resources.items():
+                    for http_method in methods:
+                        first = owners.setdefault((stage, resource, http_method), api)
+                        if first is not api:
+                            log.warning(
+                                "%s /%s%s of %s is shadowed by %s: reach it at /restapis/%s/%s/_user_request_%s",
+                                http_method, stage, resource, api.name, first.name, api.api_id, stage, resource,
+                            )
 
     def routes(self) -> list[tuple[str, str, str]]:
-        """(method, stage-qualified path, function or integration) for every method of every API."""
+        """(method, path, function or integration) for every method of every API.
+
+        Each API is also at ``/restapis/<api id>/<stage>/_user_request_/...`` (LocalStack's form),
+        which reaches it even where another API with the same stage and route answers first.
+        """
         return [
             (method.http_method, f"/{stage}{resource}", self._target(method))
             for api in self._apis
@@ -98,7 +118,7 @@ class LocalGateway:
 
     def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
         url = urlsplit(request.target)
-        match = self._match(unquote(url.path))
+        match = self._match(url.path)
         if match is None:
             return _json(403, {"message": "Forbidden"})
         api = match.api
@@ -128,20 +148,32 @@ class LocalGateway:
                 headers=request.headers,
                 query=parse_qsl(url.query, keep_blank_values=True),
                 body=request.body or None,
+                binary=_is_binary(request.header("Content-Type"), api.binary_media_types),
                 claims=claims,
+                api_id=api.api_id,
                 request_id=request_id,
                 source_ip=request.source_ip,
                 domain_name=request.header("Host") or "localhost",
             )
-            return self._invoke(api, self._functions[method.function], event, request_id)
+            accepts_binary = _is_binary(request.header("Accept"), api.binary_media_types)
+            return self._invoke(api, self._functions[method.function], event, request_id, accepts_binary)
         log.error("%s %s: %s integration is not emulated", request.method, url.path, method.integration_type)
         return self._error(api, "API_CONFIGURATION_ERROR")
 
-    def _match(self, path: str) -> _Match | None:
-        stage, _, rest = path.lstrip("/").partition("/")
-        segments = [s for s in rest.split("/") if s]
+    def _match(self, raw_path: str) -> _Match | None:
+        """The API, stage and resource for a path, matched as API Gateway does: split, then decoded."""
+        segments = [unquote(segment) for segment in raw_path.split("/") if segment]
+        apis = self._apis
+        if len(segments) >= 3 and segments[0] == "restapis" and "_user_request_" in segments:
+            marker = segments.index("_user_request_")
+            apis = [api for api in self._apis if api.api_id == segments[1]]
+            segments = segments[2:marker] + segments[marker + 1 :]
+        if not segments:
+            return None
+        stage, segments = segments[0], segments[1:]
+        path = "/" + "/".join(segments)
         best: tuple[tuple[int, ...], _Match] | None = None
-        for api in self._apis:
+        for api in apis:
             if stage not in api.stages:
                 continue
             for resource in api.resources:
@@ -149,13 +181,12 @@ class LocalGateway:
                 if matched is None:
                     continue
                 score, parameters = matched
-                candidate = _Match(api, stage, resource, "/" + "/".join(segments), parameters)
                 if best is None or score > best[0]:
-                    best = (score, candidate)
+                    best = (score, _Match(api, stage, resource, path, parameters))
         if best is not None:
             return best[1]
-        api = next((api for api in self._apis if stage in api.stages), None)
-        return _Match(api, stage, "", "/" + "/".join(segments), {}) if api else None
+        api = next((api for api in apis if stage in api.stages), None)
+        return _Match(api, stage, "", path, {}) if api else None
 
     def _bucket(self, match: _Match, http_method: str) -> TokenBucket:
         key = (match.api.key, match.stage, match.resource, http_method)
@@ -186,14 +217,19 @@ class LocalGateway:
         unmapped = content_type not in mock.request_content_types
         if unmapped and (mock.passthrough == "NEVER" or (mock.passthrough == "WHEN_NO_TEMPLATES" and mock.request_content_types)):
             return self._error(api, "UNSUPPORTED_MEDIA_TYPE")
-        headers = [("Content-Type", "application/json"), *mock.headers.items()]
-        return HttpResponse(mock.status, headers, mock.body.encode())
+        headers = {"Content-Type": "application/json", **mock.headers}
+        origin = request.header("Origin")
+        if origin in mock.echo_origins:
+            headers["Access-Control-Allow-Origin"] = origin
+        return HttpResponse(mock.status, list(headers.items()), mock.body.encode())
 
-    def _invoke(self, api: RestApi, function: LocalFunction, event: dict, request_id: str) -> HttpResponse:
+    def _invoke(
+        self, api: RestApi, function: LocalFunction, event: dict, request_id: str, accepts_binary: bool
+    ) -> HttpResponse:
         name = function.definition.name
         try:
             result = function.invoke(event, request_id)
-            response = _proxy_response(result)
+            response = _proxy_response(result, decode_base64=accepts_binary)
         except FunctionError as error:
             log.error("%s", error, exc_info=error.__cause__)
             response = self._error(api, "INTEGRATION_FAILURE")
@@ -245,8 +281,12 @@ def _match_resource(resource: str, segments: list[str]) -> tuple[tuple[int, ...]
     return tuple(score), parameters
 
 
-def _proxy_response(result: object) -> HttpResponse:
-    """A Lambda proxy integration's result as HTTP; anything malformed raises (API Gateway: 502)."""
+def _proxy_response(result: object, *, decode_base64: bool) -> HttpResponse:
+    """A Lambda proxy integration's result as HTTP; anything malformed raises (API Gateway: 502).
+
+    A base64-encoded body is decoded only when the request accepts one of the API's binary media
+    types, as API Gateway does; otherwise the client gets the base64 text.
+    """
     if not isinstance(result, dict):
         raise TypeError(f"expected a dict, got {type(result).__name__}")
     status = int(result["statusCode"])
@@ -260,10 +300,22 @@ def _proxy_response(result: object) -> HttpResponse:
     body = result.get("body") or ""
     if not isinstance(body, str):
         raise TypeError(f"body must be a string, got {type(body).__name__}")
-    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") and decode_base64 else body.encode()
     return HttpResponse(status, headers, raw)
 
 
 def _json(status: int, body: object, headers: Mapping[str, str] | None = None) -> HttpResponse:
     merged = {"Content-Type": "application/json", **(headers or {})}
     return HttpResponse(status, list(merged.items()), json.dumps(body).encode())
+
+
+def _is_binary(media_type: str | None, binary_media_types: tuple[str, ...]) -> bool:
+    """Whether a Content-Type or Accept header names one of the API's binary media types (wildcards too)."""
+    if not media_type or not binary_media_types:
+        return False
+    patterns = [binary.lower().replace("~1", "/") for binary in binary_media_types]
+    for offered in media_type.split(","):
+        kind = offered.split(";")[0].strip().lower()
+        if any(fnmatch.fnmatch(kind, pattern) for pattern in patterns):
+            return True
+    return False

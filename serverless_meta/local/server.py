@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 from serverless_meta.local.cognito import LocalUserPools
 from serverless_meta.local.dynamodb import LocalDynamoDB
 from serverless_meta.local.functions import LocalFunction
-from serverless_meta.local.gateway import HttpRequest, LocalGateway
+from serverless_meta.local.gateway import HttpRequest, HttpResponse, LocalGateway
 from serverless_meta.local.template import LocalApp
 
 log = logging.getLogger("serverless_meta.local")
@@ -44,11 +45,11 @@ class LocalServer:
                 if function.code_dir is not None and function.runtime.startswith("python")
             }
             self.gateway = LocalGateway(app.apis, functions, self.user_pools)
-            self._http = ThreadingHTTPServer((host, port), _handler_class(self.gateway))
+            self._http = _Server((host, port), _handler_class(self.gateway))
         except BaseException:
             self.dynamodb.stop()
             raise
-        self._http.daemon_threads = True
+        self._http.in_flight = _InFlight()
         self._thread: threading.Thread | None = None
 
     @property
@@ -60,12 +61,50 @@ class LocalServer:
         self._thread = threading.Thread(target=self._http.serve_forever, name="serverless-meta-local", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = 30) -> None:
+        """Stop accepting, let requests in flight finish (up to ``grace_seconds``), then close."""
         if self._thread is not None:
             self._http.shutdown()
             self._thread.join()
+            self._http.in_flight.wait_idle(grace_seconds)
         self._http.server_close()
         self.dynamodb.stop()
+
+
+# API Gateway's largest request payload.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _InFlight:
+    """Counts requests being served, so that a stop can wait for them."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # idle keep-alive connections must not hold up a stop
+    in_flight: _InFlight
 
 
 def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
@@ -73,32 +112,71 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms stall
         server_version = "serverless-meta-local"
+        server: _Server
 
         def _serve(self) -> None:
             started = time.perf_counter()
-            length = int(self.headers.get("Content-Length") or 0)
-            request = HttpRequest(
-                method=self.command,
-                target=self.path,
-                headers=list(self.headers.items()),
-                body=self.rfile.read(length) if length else b"",
-                source_ip=self.client_address[0],
-            )
-            response = gateway.handle(request)
+            status, function = 0, None
+            with self.server.in_flight:
+                try:
+                    try:
+                        body = self._read_body()
+                    except _BadRequest as error:
+                        self.close_connection = True
+                        response = HttpResponse(error.status, [("Content-Type", "application/json")],
+                                                json.dumps({"message": str(error)}).encode())
+                    else:
+                        request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
+                                              self.client_address[0])
+                        response = gateway.handle(request)
+                    status, function = response.status, response.function
+                    self._write(response)
+                finally:
+                    latency = (time.perf_counter() - started) * 1000
+                    access_log.info("%s %s %d %.1fms %s", self.command, self.path, status, latency, function or "-")
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+        def _read_body(self) -> bytes:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                return self._read_chunked()
+            length = self.headers.get("Content-Length")
+            if length is None:
+                return b""
+            if not length.strip().isdigit():
+                raise _BadRequest(400, f"Invalid Content-Length: {length!r}")
+            if int(length) > MAX_BODY_BYTES:
+                raise _BadRequest(413, "Request Too Long")
+            return self.rfile.read(int(length))
+
+        def _read_chunked(self) -> bytes:
+            body = bytearray()
+            while True:
+                size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    raise _BadRequest(400, "Invalid chunked request body") from None
+                if size == 0:
+                    while self.rfile.readline(1024).strip():  # trailers, up to the blank line
+                        pass
+                    return bytes(body)
+                if len(body) + size > MAX_BODY_BYTES:
+                    raise _BadRequest(413, "Request Too Long")
+                body += self.rfile.read(size)
+                self.rfile.readline(3)
+
+        def _write(self, response: HttpResponse) -> None:
             self.send_response(response.status)
             for name, value in response.headers:
-                if name.lower() not in ("content-length", "connection"):
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(response.body)
-            latency = (time.perf_counter() - started) * 1000
-            access_log.info(
-                "%s %s %d %.1fms %s", self.command, self.path, response.status, latency, response.function or "-"
-            )
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
             """Silenced: the access log above has one line per request."""

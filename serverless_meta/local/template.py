@@ -65,6 +65,8 @@ class MockIntegration:
     status: int
     headers: dict[str, str]
     body: str
+    echo_origins: tuple[str, ...] = ()
+    """Origins the response template echoes as Access-Control-Allow-Origin (CDK's CORS with several origins)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,10 @@ class GatewayResponse:
 @dataclass
 class RestApi:
     key: str
+    api_id: str
+    """A stable local stand-in for the API's id: ``/restapis/<api_id>/<stage>/_user_request_/...`` reaches it."""
     name: str
+    binary_media_types: tuple[str, ...]
     stages: dict[str, dict[tuple[str, str], tuple[float, int]]]
     """stage name -> {(resource path or "*", method or "*"): (rate, burst)}."""
     resources: dict[str, dict[str, Method]]
@@ -223,10 +228,13 @@ class _StackReader:
                 if path is None:
                     continue
                 resources.setdefault(path, {})[props["HttpMethod"]] = self._method(props, authorizers)
+            props = resource.get("Properties", {})
             self.app.apis.append(
                 RestApi(
                     key=self.key(api_id),
-                    name=resource.get("Properties", {}).get("Name", api_id),
+                    api_id=self.refs[api_id],
+                    name=props.get("Name", api_id) if isinstance(props.get("Name"), str) else api_id,
+                    binary_media_types=tuple(props.get("BinaryMediaTypes", [])),
                     stages=self._stages(api_id),
                     resources=resources,
                     gateway_responses=self._gateway_responses(api_id),
@@ -390,15 +398,23 @@ def _literal_headers(parameters: Mapping[str, Any], prefix: str) -> dict[str, st
     }
 
 
+_ECHOED_ORIGIN = re.compile(r'#(?:else)?if\(\$origin == "([^"]+)"\)')
+
+
 def _mock(integration: dict) -> MockIntegration:
     responses = integration.get("IntegrationResponses", [])
     default = next((r for r in responses if not r.get("SelectionPattern")), responses[0] if responses else {})
     templates = default.get("ResponseTemplates", {})
     body = templates.get("application/json", next(iter(templates.values()), ""))
+    # VTL is not emulated, except the one template CDK writes for CORS with several origins.
+    echo_origins = ()
+    if "$context.responseOverride.header.Access-Control-Allow-Origin" in body:
+        echo_origins = tuple(_ECHOED_ORIGIN.findall(body))
     return MockIntegration(
         request_content_types=tuple(integration.get("RequestTemplates", {})),
         passthrough=integration.get("PassthroughBehavior", "WHEN_NO_MATCH"),
         status=int(default.get("StatusCode", 200)),
         headers=_literal_headers(default.get("ResponseParameters", {}), "method.response.header."),
         body="" if "$" in body or "#" in body else body,
+        echo_origins=echo_origins,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -45,7 +44,7 @@ def free_port() -> int:
 class LocalServerProcess:
     """``python -m serverless_meta local ...`` in a child process, its log in a file."""
 
-    def __init__(self, *arguments: str, state_dir: Path, app_dir: Path = ROOT) -> None:
+    def __init__(self, *arguments: str, state_dir: Path, app_dir: Path = ROOT, wait: bool = True) -> None:
         self.port = free_port()
         self.state_dir = state_dir
         self.log_file = state_dir / f"local-{self.port}.log"
@@ -55,8 +54,12 @@ class LocalServerProcess:
             "--app-dir", str(app_dir), "--state-dir", str(state_dir), *arguments,
         ]
         self._log = self.log_file.open("w")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, cwd=app_dir)
-        self._wait_until_serving()
+        # Its own process group, so a test can tell whether anything it started outlives it.
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, cwd=app_dir, start_new_session=True
+        )
+        if wait:
+            self._wait_until_serving()
 
     @property
     def url(self) -> str:
@@ -100,10 +103,10 @@ class LocalServerProcess:
         except urllib.error.HTTPError as error:
             return Reply(error.code, dict(error.headers), error.read())
 
-    def stop(self) -> int:
-        """SIGTERM, as Ctrl-C or a process manager would stop it; returns its exit code."""
+    def stop(self, signal_number: int = signal.SIGTERM) -> int:
+        """SIGTERM as a process manager stops it (or SIGINT, Ctrl-C); returns its exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal_number)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -112,13 +115,16 @@ class LocalServerProcess:
         self._log.close()
         return self.process.returncode
 
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    def group_is_gone(self) -> bool:
+        """No process is left in the server's process group (its synthesis, say)."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.process.pid:  # the process group id, after state and ppid
+                return False
+        return True
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +138,7 @@ def local_server(local_state) -> Iterator[LocalServerProcess]:
     server = LocalServerProcess(state_dir=local_state)
     yield server
     assert server.stop() == 0, server.log()
-    assert not process_exists(server.process.pid)
+    assert server.group_is_gone()
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import re
+import signal
+import socket
 import sys
-import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
-from tests.local.conftest import LocalServerProcess, process_exists
+from tests.local.conftest import LocalServerProcess
 
 HELLO_APP = """
 import aws_cdk as cdk
@@ -18,29 +22,39 @@ from aws_cdk import aws_lambda as lambda_
 
 app = cdk.App()
 stack = cdk.Stack(app, "Hello")
-function = lambda_.Function(
-    stack, "Hello", runtime=lambda_.Runtime.PYTHON_3_12, handler="hello.handler", code=lambda_.Code.from_asset("src"),
-    environment={"GREETING": "hello"},
-)
-apigateway.LambdaRestApi(stack, "Api", handler=function, deploy_options=apigateway.StageOptions(stage_name="dev"))
+code = lambda_.Code.from_asset("src")
+public = lambda_.Function(stack, "Public", runtime=lambda_.Runtime.PYTHON_3_12, handler="hello.handler", code=code,
+                          environment={"GREETING": "hello", "NAME": "public"})
+admin = lambda_.Function(stack, "Admin", runtime=lambda_.Runtime.PYTHON_3_12, handler="hello.handler", code=code,
+                         environment={"NAME": "admin"})
+stage = apigateway.StageOptions(stage_name="dev")
+apigateway.LambdaRestApi(stack, "PublicApi", handler=public, deploy_options=stage, binary_media_types=["image/*"])
+apigateway.LambdaRestApi(stack, "AdminApi", handler=admin, deploy_options=stage)
 app.synth()
 """
 
+# Echoes what it was given; sets no Content-Type, so API Gateway's default applies.
 HELLO_HANDLER = """
+import base64
 import json
 import os
 
 
 def handler(event, context):
-    body = {{"version": {version}, "greeting": os.environ["GREETING"], "path": event["path"],
-             "proxy": event["pathParameters"]["proxy"]}}
-    return {{"statusCode": 200, "headers": {{"Content-Type": "application/json"}}, "body": json.dumps(body)}}
+    if event["path"].endswith("/png"):
+        return {{"statusCode": 200, "headers": {{"Content-Type": "image/png"}}, "isBase64Encoded": True,
+                "body": base64.b64encode(b"\\x89PNG-bytes").decode()}}
+    body = {{"version": {version}, "name": os.environ["NAME"], "greeting": os.environ.get("GREETING"),
+             "path": event["path"], "proxy": event["pathParameters"]["proxy"],
+             "query": event["queryStringParameters"], "multi_query": event["multiValueQueryStringParameters"],
+             "header": event["headers"].get("X-Test"), "body": event["body"], "base64": event["isBase64Encoded"]}}
+    return {{"statusCode": 200, "body": json.dumps(body)}}
 """
 
 
 @pytest.fixture(scope="module")
 def hello_app(tmp_path_factory):
-    """A plain CDK app of its own: a proxy-integrated RestApi, no Cognito, no ServerlessCrudApi."""
+    """A plain CDK app: two proxy-integrated RestApis on one stage, no Cognito, no ServerlessCrudApi."""
     app_dir = tmp_path_factory.mktemp("hello-app")
     (app_dir / "app.py").write_text(HELLO_APP)
     (app_dir / "cdk.json").write_text(f'{{"app": "{sys.executable} app.py"}}')
@@ -49,20 +63,92 @@ def hello_app(tmp_path_factory):
     return app_dir
 
 
-def test_any_rest_api_is_served_and_handler_edits_need_no_restart(hello_app, tmp_path):
-    server = LocalServerProcess(app_dir=hello_app, state_dir=tmp_path / "state")
-    try:
-        before = server.request("GET", "/dev/greetings/en/formal")
-        time.sleep(1.1)  # a newer mtime than the first version's, whatever the filesystem's resolution
-        (hello_app / "src" / "hello.py").write_text(HELLO_HANDLER.format(version=2))
-        time.sleep(0.6)
-        after = server.request("GET", "/dev/greetings/en/formal")
-    finally:
-        assert server.stop() == 0
+@pytest.fixture(scope="module")
+def hello_server(hello_app, tmp_path_factory):
+    server = LocalServerProcess(app_dir=hello_app, state_dir=tmp_path_factory.mktemp("hello-state"))
+    yield server
+    assert server.stop() == 0
+    assert server.group_is_gone(), "the server leaves no process behind"
 
-    assert before.json == {"version": 1, "greeting": "hello", "path": "/greetings/en/formal", "proxy": "greetings/en/formal"}
-    assert after.json["version"] == 2
-    assert not process_exists(server.process.pid), "the server leaves no process behind"
+
+def test_any_rest_api_is_served_with_its_functions_environment(hello_server):
+    response = hello_server.request("GET", "/dev/greetings/en", headers={"X-Test": "yes"})
+
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json", "API Gateway's default"
+    assert response.json["name"] == "public" and response.json["greeting"] == "hello"
+    assert response.json["path"] == "/greetings/en" and response.json["proxy"] == "greetings/en"
+    assert response.json["header"] == "yes"
+
+
+def test_an_api_shadowed_by_another_is_reached_by_its_id(hello_server):
+    warning = next(line for line in hello_server.log().splitlines() if "is shadowed by" in line)
+    prefix = re.search(r"reach it at (/restapis/\w+/dev/_user_request_)", warning).group(1)
+
+    response = hello_server.request("GET", f"{prefix}/anything")
+
+    assert response.json["name"] == "admin"
+    assert response.json["greeting"] is None, "one function's environment never leaks into another's"
+
+
+def test_repeated_query_keys_and_encoded_slashes_arrive_as_api_gateway_sends_them(hello_server):
+    response = hello_server.request("GET", "/dev/files/a%2Fb?k=1&k=2&empty=")
+
+    assert response.json["proxy"] == "files/a/b"
+    assert response.json["query"] == {"k": "2", "empty": ""}
+    assert response.json["multi_query"] == {"k": ["1", "2"], "empty": [""]}
+
+
+def test_binary_media_types_travel_base64_encoded(hello_server):
+    sent = hello_server.request("POST", "/dev/upload", body=b"\x89PNG\x00\xff", headers={"Content-Type": "image/png"})
+    text = hello_server.request("POST", "/dev/upload", body=b"plain", headers={"Content-Type": "text/plain"})
+    accepted = hello_server.request("GET", "/dev/png", headers={"Accept": "image/png"})
+    not_accepted = hello_server.request("GET", "/dev/png")
+
+    assert sent.json["base64"] is True and base64.b64decode(sent.json["body"]) == b"\x89PNG\x00\xff"
+    assert text.json["base64"] is False and text.json["body"] == "plain"
+    assert accepted.body == b"\x89PNG-bytes"
+    assert base64.b64decode(not_accepted.body) == b"\x89PNG-bytes", "without a binary Accept, the base64 text"
+
+
+def test_chunked_bodies_are_read_and_bad_lengths_are_400(hello_server):
+    chunked = _raw(hello_server, b"POST /dev/x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+    bad_length = _raw(hello_server, b"POST /dev/x HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\n")
+    huge = _raw(hello_server, b"POST /dev/x HTTP/1.1\r\nHost: h\r\nContent-Length: 100000000000\r\n\r\n")
+
+    assert chunked.startswith(b"HTTP/1.1 200") and b'"body": "hello world"' in chunked
+    assert bad_length.startswith(b"HTTP/1.1 400") and b"Invalid Content-Length" in bad_length
+    assert huge.startswith(b"HTTP/1.1 413") and b"Request Too Long" in huge
+
+
+def _raw(server, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def test_handler_edits_need_no_restart(hello_app, hello_server):
+    before = hello_server.request("GET", "/dev/reload")
+    time.sleep(1.1)  # a newer mtime than the first version's, whatever the filesystem's resolution
+    (hello_app / "src" / "hello.py").write_text(HELLO_HANDLER.format(version=2))
+    time.sleep(0.6)
+    after = hello_server.request("GET", "/dev/reload")
+
+    assert (before.json["version"], after.json["version"]) == (1, 2)
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_the_server_cleanly(hello_app, hello_server, tmp_path, signal_number):
+    assembly_dir = hello_server.state_dir / "cdk.out"
+    server = LocalServerProcess("--cdk-out", str(assembly_dir), app_dir=hello_app, state_dir=tmp_path)
+
+    assert server.stop(signal_number) == 0, server.log()
+    assert server.group_is_gone()
 
 
 def test_data_outlives_a_restart_with_an_external_dynamodb(local_server, tmp_path):
@@ -98,3 +184,15 @@ def test_a_busy_port_is_a_clear_error(local_server, tmp_path):
         LocalServerProcess(
             "--cdk-out", str(local_server.state_dir / "cdk.out"), "--port", str(local_server.port), state_dir=tmp_path
         )
+
+
+def test_stopping_during_synthesis_leaves_no_process_behind(hello_app, tmp_path):
+    server = LocalServerProcess(app_dir=hello_app, state_dir=tmp_path, wait=False)
+    deadline = time.monotonic() + 30
+    while "Synthesizing" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the app is running now
+
+    assert server.stop() == 130, server.log()
+    assert server.group_is_gone(), "the app being synthesized is stopped too"
+    assert "Traceback" not in server.log()

@@ -167,3 +167,24 @@ def test_local_events_have_the_shape_of_api_gateways():
     assert set(event["requestContext"]["identity"]) == set(captured["requestContext"]["identity"])
     assert event["requestContext"]["path"] == captured["requestContext"]["path"]
     assert event["multiValueHeaders"] == captured["multiValueHeaders"]
+
+
+def test_cors_preflight_with_several_origins_echoes_the_matching_one(tmp_path):
+    from serverless_meta import ServerlessCrudApi
+    from serverless_meta.local.gateway import HttpRequest, LocalGateway
+    from tests.conftest import synthesize
+
+    origins = ["https://a.example", "https://b.example"]
+    template = synthesize(lambda stack: ServerlessCrudApi(stack, "Cors", resource_name="items", cors_allow_origins=origins))
+    app = read_app({"TestStack": (template.to_json(), "eu-west-1")}, tmp_path)
+    gateway = LocalGateway(app.apis, {}, LocalUserPools(app.user_pools, tmp_path))
+
+    def preflight(origin: str) -> dict[str, str]:
+        request = HttpRequest("OPTIONS", "/prod/items", [("Origin", origin), ("Access-Control-Request-Method", "POST")], b"")
+        response = gateway.handle(request)
+        assert response.status == 204
+        return dict(response.headers)
+
+    assert preflight("https://a.example")["Access-Control-Allow-Origin"] == "https://a.example"
+    assert preflight("https://b.example")["Access-Control-Allow-Origin"] == "https://b.example"
+    assert preflight("https://evil.example")["Access-Control-Allow-Origin"] == "https://a.example"
