@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """The sample app: the Metadata and Feedback services in one stack, sharing one table and user pool.
 
-``npx cdk synth`` runs this file; cdk-nag's AWS Solutions checks run on every synthesis.
+``npx cdk synth`` runs this file; cdk-nag's AWS Solutions and Serverless checks run on every synthesis.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
 from serverless_meta import Operation, ServerlessCrudApi
@@ -37,13 +37,14 @@ class ServerlessMetaStack(cdk.Stack):
             table=metadata.table,
             user_pool=metadata.user_pool,
             alarm_topic=metadata.alarm_topic,
+            encryption_key=metadata.encryption_key,
         )
 
 
 def build_app(**app_props) -> cdk.App:
     app = cdk.App(**app_props)
     ServerlessMetaStack(app, "ServerlessMeta", description="serverless-meta sample: Metadata and Feedback services")
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app
 
 

@@ -20,13 +20,14 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IValidation
 
 from serverless_meta import defaults
-from serverless_meta.compliance import acknowledge
+from serverless_meta.compliance import acknowledge, skip_checkov
 from serverless_meta.monitoring import ServiceAlarms
 from serverless_meta.operations import ROUTES, Operation, parse_operations
 from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
@@ -66,7 +67,9 @@ class ServerlessCrudApi(Construct):
         table: dynamodb.ITableV2 | None = None,
         user_pool: cognito.IUserPool | None = None,
         alarm_topic: sns.ITopic | None = None,
+        encryption_key: kms.IKey | None = None,
         memory_size: int = 256,
+        reserved_concurrency: int | None = 25,
         timeout: Duration = Duration.seconds(10),
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
         throttling: apigateway.ThrottleSettings = defaults.THROTTLING,
@@ -101,9 +104,17 @@ class ServerlessCrudApi(Construct):
             :default: - a new user pool: admin-created users, email sign-in, 12+ character passwords
             with all character classes, optional TOTP MFA, deletion protection, and one app client
         :param alarm_topic: An existing SNS topic for alarm and OK notifications.
-            :default: - a new topic encrypted with a new, rotating KMS key, SSL-only
+            :default: - a new SSL-only topic encrypted with ``encryption_key``
+        :param encryption_key: The KMS key for the service's log groups, alarm topic and backups. Its
+            policy must let CloudWatch Logs (and CloudWatch, for a topic it encrypts) use it.
+            :default: - a new key with key rotation and exactly those grants, for this account
         :param memory_size: Memory of each function, in MiB.
             :default: 256
+        :param reserved_concurrency: Concurrent executions reserved for (and capping) each function, so
+            that one service cannot starve the account or flood the table. The account's concurrency
+            quota must leave 100 unreserved: 7 functions at 25 need a quota of at least 275. None
+            leaves the functions on the account's shared pool.
+            :default: 25
         :param timeout: Timeout of each function; must be under API Gateway's 29 s.
             :default: 10 seconds
         :param log_retention: How long function and access logs are kept.
@@ -141,13 +152,16 @@ class ServerlessCrudApi(Construct):
         if timeout.to_seconds() >= _API_GATEWAY_TIMEOUT.to_seconds():
             raise ValueError(f"timeout must be under API Gateway's 29 s integration limit, got {timeout.to_human_string()}")
         overrides = _check_operation_throttling(operation_throttling or {}, self.operations)
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            raise ValueError(f"reserved_concurrency must be at least 1 (or None), got {reserved_concurrency}")
 
         self.table: dynamodb.ITableV2 = table or dynamodb.TableV2(self, "Table", **defaults.table_props())
         self.user_pool: cognito.IUserPool = user_pool or _user_pool(self)
         self.user_pool_client: cognito.UserPoolClient | None = (
             None if user_pool else self.user_pool.add_client("UserPoolClient", **defaults.user_pool_client_props())
         )
-        self.alarm_topic: sns.ITopic = alarm_topic or defaults.alarm_topic(self)
+        self.encryption_key: kms.IKey = encryption_key or defaults.service_key(self)
+        self.alarm_topic: sns.ITopic = alarm_topic or defaults.alarm_topic(self, self.encryption_key)
 
         environment = {
             "TABLE_NAME": self.table.table_name,
@@ -167,7 +181,9 @@ class ServerlessCrudApi(Construct):
             environment["CORS_ALLOW_ORIGINS"] = ",".join(cors_allow_origins)
         layer = powertools_layer_version or powertools_layer(self, "PowertoolsLayer")
         self.functions: dict[Operation, lambda_.Function] = {
-            operation: self._function(operation, environment, layer, memory_size, timeout, log_retention)
+            operation: self._function(
+                operation, environment, layer, memory_size, timeout, log_retention, reserved_concurrency
+            )
             for operation in self.operations
         }
 
@@ -193,9 +209,10 @@ class ServerlessCrudApi(Construct):
         memory_size: int,
         timeout: Duration,
         log_retention: logs.RetentionDays,
+        reserved_concurrency: int | None,
     ) -> lambda_.Function:
         name = f"{operation.name.title()}Function"
-        log_group = logs.LogGroup(self, f"{name}Logs", retention=log_retention)
+        log_group = logs.LogGroup(self, f"{name}Logs", retention=log_retention, encryption_key=self.encryption_key)
         role = iam.Role(
             self,
             f"{name}Role",
@@ -218,6 +235,7 @@ class ServerlessCrudApi(Construct):
             environment=dict(environment),
             log_group=log_group,
             role=role,
+            reserved_concurrent_executions=reserved_concurrency,
         )
         self.table.grant(function, ROUTES[operation].dynamodb_action)
         if self.table.encryption_key is not None:
@@ -232,6 +250,7 @@ class ServerlessCrudApi(Construct):
             "Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
             "resource-level permissions: AWS documents Resource '*' for them. The statement holds nothing else.",
         )
+        _acknowledge_synchronous_function(function)
         return function
 
     def _api(
@@ -243,7 +262,7 @@ class ServerlessCrudApi(Construct):
         log_retention: logs.RetentionDays,
         cloud_watch_role: bool,
     ) -> apigateway.RestApi:
-        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, encryption_key=self.encryption_key)
         authorizer = apigateway.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
         collection_path = f"/{self.resource_name}"
         method_options = {
@@ -282,6 +301,12 @@ class ServerlessCrudApi(Construct):
         )
         if cloud_watch_role:
             api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(self)))
+        skip_checkov(
+            api.deployment_stage.node.default_child,
+            "CKV_AWS_120",
+            "No response caching: every response is one caller's items and changes with each write; a cache "
+            "keyed without the Authorization header would serve one user's data to another.",
+        )
 
         collection = api.root.add_resource(self.resource_name)
         self._add_methods(collection, on_item=False)
@@ -348,6 +373,29 @@ class _EveryMethodAuthorized:
                     f"{cfn_method.authorization_type!r}; every method must use the Cognito authorizer"
                 )
         return errors
+
+
+def _acknowledge_synchronous_function(function: lambda_.Function) -> None:
+    """Scanner findings that do not apply to a function API Gateway invokes synchronously."""
+    no_dead_letters = (
+        "API Gateway invokes the function synchronously and returns its error to the caller; a dead-letter "
+        "queue only receives failed asynchronous invocations, so it would stay empty."
+    )
+    acknowledge(function, "Serverless-LambdaDLQ", no_dead_letters)
+    cfn_function = function.node.default_child
+    skip_checkov(cfn_function, "CKV_AWS_116", no_dead_letters)
+    skip_checkov(
+        cfn_function,
+        "CKV_AWS_117",
+        "The function reaches only DynamoDB, CloudWatch and X-Ray, through their public endpoints over TLS with "
+        "IAM auth; it has no VPC resource to reach, and a VPC would add NAT cost and cold-start time.",
+    )
+    skip_checkov(
+        cfn_function,
+        "CKV_AWS_173",
+        "The environment holds configuration only (table name, resource shape), no secrets; Lambda encrypts "
+        "it at rest with its service key, and a customer-managed key would protect nothing more.",
+    )
 
 
 def _user_pool(scope: Construct) -> cognito.UserPool:

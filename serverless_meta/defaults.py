@@ -78,32 +78,51 @@ def user_pool_client_props() -> dict[str, Any]:
     }
 
 
-def alarm_topic(scope: Construct) -> sns.Topic:
-    """An SSL-only topic, encrypted with a rotating key, that this account's CloudWatch alarms may publish to.
+def service_key(scope: Construct) -> kms.Key:
+    """A rotating key for the service's log groups, alarm topic and backups.
 
-    A topic policy replaces SNS's default one, and an encrypted topic needs a key CloudWatch
-    may use: both say so explicitly, for this account only.
+    Its policy lets this account's CloudWatch Logs use it for this account's log groups, and
+    this account's CloudWatch alarms publish to a topic it encrypts.
     """
-    cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-    from_this_account = {"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
-    key = kms.Key(
-        scope,
-        "AlarmTopicKey",
-        description="Encrypts the alarm topic; CloudWatch alarms publish with it",
-        enable_key_rotation=True,
+    stack = Stack.of(scope)
+    key = kms.Key(scope, "Key", description=f"Encrypts {scope.node.path}'s logs, alarm topic and backups", enable_key_rotation=True)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    )
+                }
+            },
+        )
     )
     key.add_to_resource_policy(
         iam.PolicyStatement(
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            principals=[cloudwatch],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
             resources=["*"],
-            conditions=from_this_account,
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
         )
     )
+    return key
+
+
+def alarm_topic(scope: Construct, key: kms.IKey) -> sns.Topic:
+    """An SSL-only topic, encrypted with ``key``, that this account's CloudWatch alarms may publish to.
+
+    A topic policy replaces SNS's default one, so it allows CloudWatch explicitly.
+    """
     topic = sns.Topic(scope, "AlarmTopic", master_key=key, enforce_ssl=True)
     topic.add_to_resource_policy(
         iam.PolicyStatement(
-            actions=["sns:Publish"], principals=[cloudwatch], resources=[topic.topic_arn], conditions=from_this_account
+            actions=["sns:Publish"],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            resources=[topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
         )
     )
     return topic

@@ -103,6 +103,21 @@ def test_one_function_per_operation_on_python_314_arm64_with_tracing(template):
     assert len(functions) == 5
 
 
+def test_each_function_has_reserved_concurrency(template):
+    template.all_resources_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 25})
+
+
+def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(template):
+    (key,) = template.find_resources("AWS::KMS::Key").values()
+    (statement,) = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "logs.eu-west-1.amazonaws.com"}
+    ]
+    condition = json.dumps(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    assert ":logs:eu-west-1:123456789012:log-group:*" in condition
+    assert "kms:Decrypt*" in statement["Action"] and "kms:GenerateDataKey*" in statement["Action"]
+
+
 def test_functions_get_powertools_from_the_published_layer_pinned_to_the_tested_version(template):
     import aws_lambda_powertools.shared.version as installed
 
@@ -134,7 +149,10 @@ def test_functions_are_configured_through_their_environment(template):
 
 
 def test_each_function_logs_to_its_own_log_group_with_retention(template):
-    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 90}, 6)
+    key = _logical_id(template, "AWS::KMS::Key", "MetadataKey")
+    template.resource_properties_count_is(
+        "AWS::Logs::LogGroup", {"RetentionInDays": 90, "KmsKeyId": {"Fn::GetAtt": [key, "Arn"]}}, 6
+    )
     for operation in DYNAMODB_ACTIONS:
         log_group = _logical_id(template, "AWS::Logs::LogGroup", f"Metadata{operation}FunctionLogs")
         template.has_resource_properties(
@@ -399,7 +417,7 @@ def test_latency_alarm_watches_p99_against_two_seconds(template):
 
 
 def test_alarm_topic_is_encrypted_with_a_rotating_key_and_ssl_only(template):
-    key = _logical_id(template, "AWS::KMS::Key", "MetadataAlarmTopicKey")
+    key = _logical_id(template, "AWS::KMS::Key", "MetadataKey")
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}})
     template.has_resource_properties(
