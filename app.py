@@ -25,7 +25,9 @@ class ServerlessMetaStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        metadata = ServerlessCrudApi(self, "Metadata", resource_name="metadata")
+        # cdk.json's context (or `-c alarmEmail=ops@example.com`) names who gets the alarms.
+        alarm_email = self.node.try_get_context("alarmEmail") or None
+        metadata = ServerlessCrudApi(self, "Metadata", resource_name="metadata", alarm_email=alarm_email)
         ServerlessCrudApi(
             self,
             "Feedback",

@@ -6,19 +6,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from serverless_meta.construct import ServerlessCrudApi
+    from serverless_meta.monitoring import AlarmThresholds
     from serverless_meta.operations import Operation
 
-__all__ = ["Operation", "ServerlessCrudApi"]
+__all__ = ["AlarmThresholds", "Operation", "ServerlessCrudApi"]
+_EXPORTS = {
+    "ServerlessCrudApi": "serverless_meta.construct",
+    "AlarmThresholds": "serverless_meta.monitoring",
+    "Operation": "serverless_meta.operations",
+}
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so that local mode (python -m serverless_meta) starts without loading aws-cdk-lib and Node.js.
-    if name == "ServerlessCrudApi":
-        from serverless_meta.construct import ServerlessCrudApi
+    if name in _EXPORTS:
+        import importlib
 
-        return ServerlessCrudApi
-    if name == "Operation":
-        from serverless_meta.operations import Operation
-
-        return Operation
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'serverless_meta' has no attribute {name!r}")

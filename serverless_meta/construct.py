@@ -24,11 +24,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from constructs import Construct, IValidation
 
 from serverless_meta import defaults
 from serverless_meta.compliance import acknowledge, skip_checkov
-from serverless_meta.monitoring import ServiceAlarms
+from serverless_meta.monitoring import AlarmThresholds, ServiceMonitoring
 from serverless_meta.operations import ROUTES, Operation, parse_operations
 from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
 
@@ -38,6 +39,7 @@ HANDLER = "crud_api.app.lambda_handler"
 _RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _API_GATEWAY_TIMEOUT = Duration.seconds(29)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ServerlessCrudApi(Construct):
@@ -49,8 +51,8 @@ class ServerlessCrudApi(Construct):
     ``<resource_name>#<id>``), so services can share one table.
 
     Attributes: ``table``, ``api``, ``functions`` (by Operation), ``user_pool``,
-    ``user_pool_client`` (None when ``user_pool`` was passed in), ``alarm_topic``,
-    ``alarms``.
+    ``user_pool_client`` (None when ``user_pool`` was passed in), ``encryption_key``,
+    ``alarm_topic``, ``alarms``, ``dashboard``.
     """
 
     def __init__(
@@ -76,7 +78,8 @@ class ServerlessCrudApi(Construct):
         operation_throttling: Mapping[Operation | str, apigateway.ThrottleSettings] | None = None,
         cors_allow_origins: Sequence[str] | None = None,
         stage_name: str = "prod",
-        latency_threshold: Duration = Duration.seconds(2),
+        alarm_thresholds: AlarmThresholds = AlarmThresholds(),
+        alarm_email: str | None = None,
         metrics_namespace: str = "ServerlessMeta",
         powertools_layer_version: lambda_.ILayerVersion | None = None,
         cloud_watch_role: bool = True,
@@ -127,8 +130,11 @@ class ServerlessCrudApi(Construct):
             :default: - no CORS: browsers on other origins cannot call the API
         :param stage_name: The API stage, the first segment of every URL path.
             :default: ``prod``
-        :param latency_threshold: p99 latency at or above which the latency alarm fires.
-            :default: 2 seconds
+        :param alarm_thresholds: When each alarm fires (see AlarmThresholds for every one).
+            :default: - 1% 5XX, 25% 4XX (at 20+ requests a minute), p99 latency 2 s, any function error or
+            throttle, p99 duration at 80% of the timeout, any DynamoDB throttle or system error, 10 user errors
+        :param alarm_email: An address subscribed to the alarm topic (it must confirm the subscription).
+            :default: - no subscription: subscribe whoever should be paged
         :param metrics_namespace: CloudWatch namespace for the handlers' Powertools metrics.
             :default: ``ServerlessMeta``
         :param powertools_layer_version: The Powertools layer to run the handlers with.
@@ -152,6 +158,8 @@ class ServerlessCrudApi(Construct):
         if timeout.to_seconds() >= _API_GATEWAY_TIMEOUT.to_seconds():
             raise ValueError(f"timeout must be under API Gateway's 29 s integration limit, got {timeout.to_human_string()}")
         overrides = _check_operation_throttling(operation_throttling or {}, self.operations)
+        if alarm_email is not None and not _EMAIL.match(alarm_email):
+            raise ValueError(f"alarm_email must be an email address, got {alarm_email!r}")
         if reserved_concurrency is not None and reserved_concurrency < 1:
             raise ValueError(f"reserved_concurrency must be at least 1 (or None), got {reserved_concurrency}")
 
@@ -190,16 +198,21 @@ class ServerlessCrudApi(Construct):
         self.api = self._api(stage_name, throttling, overrides, cors_allow_origins, log_retention, cloud_watch_role)
         self.node.add_validation(_EveryMethodAuthorized(self.api, cors=bool(cors_allow_origins)))
 
-        monitoring = ServiceAlarms(
+        if alarm_email:
+            self.alarm_topic.add_subscription(sns_subscriptions.EmailSubscription(alarm_email))
+        monitoring = ServiceMonitoring(
             self,
-            "Alarms",
+            "Monitoring",
+            service=self.node.id,
             api=self.api,
             functions=self.functions,
+            timeout=timeout,
             table=self.table,
             topic=self.alarm_topic,
-            latency_threshold=latency_threshold,
+            thresholds=alarm_thresholds,
         )
         self.alarms: list[cloudwatch.Alarm] = monitoring.alarms
+        self.dashboard: cloudwatch.Dashboard = monitoring.dashboard
 
     def _function(
         self,

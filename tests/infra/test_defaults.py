@@ -333,9 +333,11 @@ def test_api_name_is_unique_and_the_api_alarms_watch_that_name(template):
     (api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
     name = api["Properties"]["Name"]
     assert name.startswith("TestStack-Metadata-"), "not CDK's default 'Api', which every service would share"
-    for metric in ("5XXError", "Latency"):
-        (alarm,) = _alarms(template, metric)
-        assert alarm["Dimensions"] == [{"Name": "ApiName", "Value": name}]
+    alarms = _alarms(template)
+    assert alarms["ApiLatencyP99"]["Dimensions"] == [{"Name": "ApiName", "Value": name}]
+    for metric in alarms["ApiServerErrorRate"]["Metrics"]:
+        if "MetricStat" in metric:
+            assert metric["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "ApiName", "Value": name}]
 
 
 # --- Cognito ----------------------------------------------------------------------------------
@@ -384,36 +386,80 @@ def test_user_pool_client_is_public_with_srp_sign_in_and_no_oauth_flows(template
 # --- Alarms -----------------------------------------------------------------------------------
 
 
-def _alarms(template: Template, metric_name: str) -> list[dict]:
-    """Alarms on ``metric_name``, directly or through a math expression over it."""
-
-    def metric_names(alarm: dict) -> set[str]:
-        names = {alarm.get("MetricName")}
-        names.update(m["MetricStat"]["Metric"]["MetricName"] for m in alarm.get("Metrics", []) if "MetricStat" in m)
-        return names
-
-    alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()]
-    return [alarm for alarm in alarms if metric_name in metric_names(alarm)]
+def _alarms(template: Template) -> dict[str, dict]:
+    """Alarms by construct id (``MetadataMonitoringApiLatencyP99ABCD1234`` -> ``ApiLatencyP99``)."""
+    return {
+        re.sub(r"^MetadataMonitoring|[0-9A-F]{8}$", "", name): alarm["Properties"]
+        for name, alarm in template.find_resources("AWS::CloudWatch::Alarm").items()
+    }
 
 
-@pytest.mark.parametrize(
-    ("metric_name", "count"),
-    [("Errors", 5), ("Throttles", 5), ("5XXError", 1), ("Latency", 1), ("ThrottledRequests", 1), ("SystemErrors", 1)],
-)
-def test_alarms_cover_lambda_api_and_dynamodb_and_notify_the_topic(template, metric_name, count):
+def _watched(alarm: dict) -> object:
+    """What an alarm watches: (namespace, metric, statistic), or (expression, {id: metric name})."""
+    if "MetricName" in alarm:
+        return alarm["Namespace"], alarm["MetricName"], alarm.get("Statistic") or alarm.get("ExtendedStatistic")
+    (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    return expression, {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+
+
+EXPECTED_ALARMS = {
+    "ApiServerErrorRate": (
+        ("IF(requests >= 1, 100 * errors / requests, 0)", {"requests": "Count", "errors": "5XXError"}), 1
+    ),
+    "ApiClientErrorRate": (
+        ("IF(requests >= 20, 100 * errors / requests, 0)", {"requests": "Count", "errors": "4XXError"}), 25
+    ),
+    "ApiLatencyP99": (("AWS/ApiGateway", "Latency", "p99"), 2000),
+    **{f"{op}FunctionErrors": (("AWS/Lambda", "Errors", "Sum"), 1) for op in DYNAMODB_ACTIONS},
+    **{f"{op}FunctionThrottles": (("AWS/Lambda", "Throttles", "Sum"), 1) for op in DYNAMODB_ACTIONS},
+    **{f"{op}FunctionDuration": (("AWS/Lambda", "Duration", "p99"), 8000) for op in DYNAMODB_ACTIONS},
+    "TableUserErrors": (("AWS/DynamoDB", "UserErrors", "Sum"), 10),
+}
+
+
+def test_alarms_watch_each_metric_with_its_statistic_and_threshold(template):
+    alarms = _alarms(template)
+
+    assert set(alarms) == {*EXPECTED_ALARMS, "TableThrottledRequests", "TableSystemErrors"}
+    for name, (watched, threshold) in EXPECTED_ALARMS.items():
+        assert (_watched(alarms[name]), alarms[name]["Threshold"]) == (watched, threshold), name
+
+
+@pytest.mark.parametrize(("name", "metric"), [("TableThrottledRequests", "ThrottledRequests"), ("TableSystemErrors", "SystemErrors")])
+def test_table_alarms_sum_the_metric_over_every_operation_of_the_service(template, name, metric):
+    alarm = _alarms(template)[name]
+    expression, metrics = _watched(alarm)
+    operations = sorted(
+        d["Value"] for m in alarm["Metrics"] if "MetricStat" in m for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "Operation"
+    )
+
+    assert set(metrics.values()) == {metric} and expression == " + ".join(metrics)
+    assert operations == ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"]
+    assert alarm["Threshold"] == 1
+
+
+def test_every_alarm_notifies_the_topic_and_ignores_one_bad_minute(template):
     topic = _logical_id(template, "AWS::SNS::Topic", "MetadataAlarmTopic")
-    alarms = _alarms(template, metric_name)
+    for name, alarm in _alarms(template).items():
+        assert alarm["AlarmActions"] == [{"Ref": topic}] and alarm["OKActions"] == [{"Ref": topic}], name
+        assert (alarm["Period"] if "Period" in alarm else 60) == 60, name
+        assert alarm["DatapointsToAlarm"] == 3 and alarm["EvaluationPeriods"] == 5, name
+        assert alarm["TreatMissingData"] == "notBreaching", "no traffic is no fault"
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
-    assert len(alarms) == count
-    for alarm in alarms:
-        assert alarm["AlarmActions"] == [{"Ref": topic}] and alarm["OKActions"] == [{"Ref": topic}]
-        assert alarm["DatapointsToAlarm"] == 3 and alarm["EvaluationPeriods"] == 5
-        assert alarm["TreatMissingData"] == "notBreaching"
+
+def test_a_dashboard_shows_the_same_metrics_and_the_alarms(template):
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in ("5XXError", "4XXError", "Latency", "Invocations", "Errors", "Throttles", "Duration",
+                   "ConsumedReadCapacityUnits", "ThrottledRequests", "SystemErrors", "UserErrors"):
+        assert f'\\"{metric}\\"' in body, metric
+    assert "alarmStatus" in body or "alarms" in body
 
 
-def test_latency_alarm_watches_p99_against_two_seconds(template):
-    (alarm,) = _alarms(template, "Latency")
-    assert alarm["ExtendedStatistic"] == "p99" and alarm["Threshold"] == 2000
+def test_no_email_subscription_unless_asked(template):
+    template.resource_count_is("AWS::SNS::Subscription", 0)
 
 
 def test_alarm_topic_is_encrypted_with_a_rotating_key_and_ssl_only(template):
@@ -485,4 +531,4 @@ def test_attributes_expose_every_resource_it_made(template):
     service = ServerlessCrudApi(cdk.Stack(cdk.App(), "AttributesStack"), "Metadata", resource_name="metadata")
     assert set(service.functions) == {"create", "list", "get", "update", "delete"}
     assert service.table and service.api and service.user_pool and service.user_pool_client
-    assert service.alarm_topic and len(service.alarms) == 14
+    assert service.alarm_topic and service.encryption_key and service.dashboard and len(service.alarms) == 21

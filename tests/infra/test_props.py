@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
-from serverless_meta import Operation, ServerlessCrudApi
+from serverless_meta import AlarmThresholds, Operation, ServerlessCrudApi
 from tests.conftest import synthesize
 
 SCHEMA = {"type": "object", "properties": {"feedback": {"type": "string"}}, "required": ["feedback"]}
@@ -49,7 +49,8 @@ def _build(stack: cdk.Stack) -> None:
         operation_throttling={"create": apigateway.ThrottleSettings(rate_limit=2, burst_limit=5)},
         cors_allow_origins=[ORIGIN],
         stage_name="v1",
-        latency_threshold=cdk.Duration.millis(800),
+        alarm_thresholds=AlarmThresholds(latency_p99=cdk.Duration.millis(800), server_error_percent=5),
+        alarm_email="oncall@example.com",
         metrics_namespace="Acme",
     )
     services["orders"] = ServerlessCrudApi(
@@ -77,6 +78,7 @@ def _build(stack: cdk.Stack) -> None:
         ),
         user_pool=metadata.user_pool,
         alarm_topic=metadata.alarm_topic,
+        encryption_key=metadata.encryption_key,
     )
 
 
@@ -218,9 +220,22 @@ def test_cors_lets_browsers_read_the_gateways_own_errors(template):
         )
 
 
-def test_latency_threshold(template):
-    _, alarm = _service_resource(template, "AWS::CloudWatch::Alarm", "FeedbackAlarmsApiLatencyP99")
-    assert alarm["Properties"]["Threshold"] == 800
+def test_alarm_thresholds_override_the_defaults_one_by_one(template):
+    _, latency = _service_resource(template, "AWS::CloudWatch::Alarm", "FeedbackMonitoringApiLatencyP99")
+    _, server_errors = _service_resource(template, "AWS::CloudWatch::Alarm", "FeedbackMonitoringApiServerErrorRate")
+    _, client_errors = _service_resource(template, "AWS::CloudWatch::Alarm", "FeedbackMonitoringApiClientErrorRate")
+    _, duration = _service_resource(template, "AWS::CloudWatch::Alarm", "FeedbackMonitoringCreateFunctionDuration")
+    assert latency["Properties"]["Threshold"] == 800
+    assert server_errors["Properties"]["Threshold"] == 5
+    assert client_errors["Properties"]["Threshold"] == 25, "the others keep their defaults"
+    assert duration["Properties"]["Threshold"] == 4000, "80% of the 5 s timeout"
+
+
+def test_alarm_email_subscribes_to_the_topic(template):
+    topic, _ = _service_resource(template, "AWS::SNS::Topic", "MetadataAlarmTopic")
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com", "TopicArn": {"Ref": topic}}
+    )
 
 
 def test_alarms_of_a_service_notify_the_topic_it_was_given(template):

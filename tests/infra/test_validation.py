@@ -90,3 +90,14 @@ def test_synthesis_fails_if_a_method_added_later_skips_the_authorizer():
 
     with pytest.raises(RuntimeError, match="GET /health has authorization type 'NONE'; every method must use the Cognito"):
         app.synth()
+
+
+@pytest.mark.parametrize("address", ["", "oncall", "on call@example.com", "a@b"])
+def test_fails_if_alarm_email_is_not_an_address(stack, address):
+    with pytest.raises(ValueError, match=f"alarm_email must be an email address, got {address!r}"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", alarm_email=address)
+
+
+def test_fails_if_reserved_concurrency_is_below_one(stack):
+    with pytest.raises(ValueError, match="reserved_concurrency must be at least 1"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", reserved_concurrency=0)
