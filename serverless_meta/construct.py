@@ -14,7 +14,7 @@ from typing import Any
 
 import fastjsonschema
 import jsii
-from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
@@ -32,6 +32,7 @@ from serverless_meta.compliance import acknowledge, skip_checkov
 from serverless_meta.monitoring import AlarmThresholds, ServiceMonitoring
 from serverless_meta.operations import ROUTES, Operation, parse_operations
 from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
+from serverless_meta.recovery import TableBackup, check_backup_retention
 
 HANDLER_CODE = Path(__file__).resolve().parent / "lambda"
 HANDLER = "crud_api.app.lambda_handler"
@@ -52,7 +53,7 @@ class ServerlessCrudApi(Construct):
 
     Attributes: ``table``, ``api``, ``functions`` (by Operation), ``user_pool``,
     ``user_pool_client`` (None when ``user_pool`` was passed in), ``encryption_key``,
-    ``alarm_topic``, ``alarms``, ``dashboard``.
+    ``alarm_topic``, ``alarms``, ``dashboard``, ``backup`` (None without one).
     """
 
     def __init__(
@@ -67,6 +68,11 @@ class ServerlessCrudApi(Construct):
         timestamp_attribute: str | None = None,
         max_body_bytes: int = 32_768,
         table: dynamodb.ITableV2 | None = None,
+        recovery_period_days: int = 35,
+        replica_regions: Sequence[str] = (),
+        backup: bool = True,
+        backup_retention: Duration = Duration.days(35),
+        backup_cold_storage_after: Duration | None = None,
         user_pool: cognito.IUserPool | None = None,
         alarm_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
@@ -100,9 +106,22 @@ class ServerlessCrudApi(Construct):
         :param max_body_bytes: The largest request body accepted; a larger one is a 400.
             :default: 32768
         :param table: An existing table to store items in (to share one table between services). It must
-            have a string partition key ``pk`` and a string sort key ``sk``.
+            have a string partition key ``pk`` and a string sort key ``sk``. Its recovery and backups are
+            its owner's: the props below apply only to a table this construct makes.
             :default: - a new on-demand TableV2 with point-in-time recovery, deletion protection,
             RETAIN, and encryption with the AWS-managed key
+        :param recovery_period_days: How many days back point-in-time recovery can restore (1 to 35).
+            :default: 35
+        :param replica_regions: Regions to replicate the table to, making it a global table. The stack
+            must name its region (``env``), and it must not be one of these.
+            :default: - no replicas
+        :param backup: Back the table up daily with AWS Backup, into a vault the stack keeps.
+            :default: True
+        :param backup_retention: How long each daily backup is kept.
+            :default: 35 days
+        :param backup_cold_storage_after: Move backups to cold storage after this long (needs AWS Backup's
+            advanced DynamoDB features turned on in the account; retention must be 90 days longer).
+            :default: - backups stay in warm storage
         :param user_pool: An existing Cognito user pool whose ID tokens the API accepts.
             :default: - a new user pool: admin-created users, email sign-in, 12+ character passwords
             with all character classes, optional TOTP MFA, deletion protection, and one app client
@@ -158,18 +177,43 @@ class ServerlessCrudApi(Construct):
         if timeout.to_seconds() >= _API_GATEWAY_TIMEOUT.to_seconds():
             raise ValueError(f"timeout must be under API Gateway's 29 s integration limit, got {timeout.to_human_string()}")
         overrides = _check_operation_throttling(operation_throttling or {}, self.operations)
+        if table is not None and (recovery_period_days != 35 or replica_regions or backup_cold_storage_after):
+            raise ValueError(
+                "recovery_period_days, replica_regions and backup_cold_storage_after apply to a table this "
+                "construct makes; set them where the table passed as table= is made"
+            )
+        if not 1 <= recovery_period_days <= 35:
+            raise ValueError(f"recovery_period_days must be from 1 to 35, got {recovery_period_days}")
+        _check_replica_regions(Stack.of(self), replica_regions)
+        check_backup_retention(backup_retention, backup_cold_storage_after)
         if alarm_email is not None and not _EMAIL.match(alarm_email):
             raise ValueError(f"alarm_email must be an email address, got {alarm_email!r}")
         if reserved_concurrency is not None and reserved_concurrency < 1:
             raise ValueError(f"reserved_concurrency must be at least 1 (or None), got {reserved_concurrency}")
 
-        self.table: dynamodb.ITableV2 = table or dynamodb.TableV2(self, "Table", **defaults.table_props())
+        self.table: dynamodb.ITableV2 = table or dynamodb.TableV2(
+            self,
+            "Table",
+            **defaults.table_props(recovery_period_days=recovery_period_days, replica_regions=replica_regions),
+        )
         self.user_pool: cognito.IUserPool = user_pool or _user_pool(self)
         self.user_pool_client: cognito.UserPoolClient | None = (
             None if user_pool else self.user_pool.add_client("UserPoolClient", **defaults.user_pool_client_props())
         )
         self.encryption_key: kms.IKey = encryption_key or defaults.service_key(self)
         self.alarm_topic: sns.ITopic = alarm_topic or defaults.alarm_topic(self, self.encryption_key)
+        self.backup: TableBackup | None = (
+            TableBackup(
+                self,
+                "Backup",
+                table=self.table,
+                key=self.encryption_key,
+                retention=backup_retention,
+                cold_storage_after=backup_cold_storage_after,
+            )
+            if backup and table is None
+            else None
+        )
 
         environment = {
             "TABLE_NAME": self.table.table_name,
@@ -455,6 +499,17 @@ def _api_gateway_account(stack: Stack) -> Construct:
         "current as the service changes.",
     )
     return holder
+
+
+def _check_replica_regions(stack: Stack, regions: Sequence[str]) -> None:
+    if not regions:
+        return
+    if Token.is_unresolved(stack.region):
+        raise ValueError(
+            "replica_regions needs a stack with a known region: give the stack env=Environment(region=...)"
+        )
+    if stack.region in regions:
+        raise ValueError(f"replica_regions must not include the stack's own region {stack.region!r}, got {list(regions)}")
 
 
 def _check_resource_name(name: str) -> str:

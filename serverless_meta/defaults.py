@@ -24,18 +24,28 @@ METHOD_NOT_ALLOWED_RESPONSE = apigateway.MethodResponse(
 )
 
 
-def table_props() -> dict[str, Any]:
-    """Single-table design: ``pk`` the owner, ``sk`` ``<resource>#<id>``; on-demand, recoverable, kept."""
+def table_props(*, recovery_period_days: int, replica_regions: Sequence[str]) -> dict[str, Any]:
+    """Single-table design: ``pk`` the owner, ``sk`` ``<resource>#<id>``; on-demand, recoverable, kept.
+
+    Every replica (a global table, with ``replica_regions``) gets the same recovery and protection.
+    """
+    recovery = dynamodb.PointInTimeRecoverySpecification(
+        point_in_time_recovery_enabled=True, recovery_period_in_days=recovery_period_days
+    )
     return {
         "partition_key": dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
         "sort_key": dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
         "billing": dynamodb.Billing.on_demand(),
-        "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=True
-        ),
+        "point_in_time_recovery_specification": recovery,
         "deletion_protection": True,
         "removal_policy": RemovalPolicy.RETAIN,
         "encryption": dynamodb.TableEncryptionV2.aws_managed_key(),
+        "replicas": [
+            dynamodb.ReplicaTableProps(
+                region=region, point_in_time_recovery_specification=recovery, deletion_protection=True
+            )
+            for region in replica_regions
+        ],
     }
 
 

@@ -80,6 +80,57 @@ def test_table_is_retained_and_encrypted_at_rest(template):
     )
 
 
+def test_point_in_time_recovery_reaches_back_35_days(template):
+    template.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "Replicas": [
+                Match.object_like(
+                    {
+                        "PointInTimeRecoverySpecification": {
+                            "PointInTimeRecoveryEnabled": True,
+                            "RecoveryPeriodInDays": 35,
+                        }
+                    }
+                )
+            ]
+        },
+    )
+
+
+def test_the_table_is_backed_up_daily_into_an_encrypted_vault_the_stack_keeps(template):
+    key = _logical_id(template, "AWS::KMS::Key", "MetadataKey")
+    table = _logical_id(template, "AWS::DynamoDB::GlobalTable", "MetadataTable")
+    template.has_resource(
+        "AWS::Backup::BackupVault",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like({"EncryptionKeyArn": {"Fn::GetAtt": [key, "Arn"]}}),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Backup::BackupPlan",
+        {
+            "BackupPlan": {
+                "BackupPlanName": Match.any_value(),
+                "BackupPlanRule": [
+                    Match.object_like(
+                        {
+                            "RuleName": "Daily",
+                            "ScheduleExpression": "cron(0 3 * * ? *)",
+                            "Lifecycle": {"DeleteAfterDays": 35},
+                        }
+                    )
+                ],
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Backup::BackupSelection",
+        {"BackupSelection": Match.object_like({"Resources": [{"Fn::GetAtt": [table, "Arn"]}]})},
+    )
+
+
 # --- Lambda -----------------------------------------------------------------------------------
 
 

@@ -257,6 +257,44 @@ def test_several_services_in_a_stack_share_one_api_gateway_account_role(template
     template.resource_count_is("AWS::ApiGateway::Account", 1)
 
 
+def test_only_the_table_owner_backs_it_up(template):
+    plans = template.find_resources("AWS::Backup::BackupPlan")
+    assert [name for name in plans if not name.startswith("Metadata")] == [], "a shared table is backed up once"
+
+
+def test_recovery_period_replicas_and_backup_lifecycle(tmp_path):
+    def build(stack):
+        ServerlessCrudApi(
+            stack,
+            "Global",
+            resource_name="items",
+            recovery_period_days=7,
+            replica_regions=["us-east-1", "ap-southeast-2"],
+            backup_retention=cdk.Duration.days(365),
+            backup_cold_storage_after=cdk.Duration.days(30),
+        )
+
+    template = synthesize(build)
+    (table,) = template.find_resources("AWS::DynamoDB::GlobalTable").values()
+    replicas = {r["Region"]: r for r in table["Properties"]["Replicas"]}
+    assert set(replicas) == {"eu-west-1", "us-east-1", "ap-southeast-2"}
+    for replica in replicas.values():
+        assert replica["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True,
+            "RecoveryPeriodInDays": 7,
+        }
+        assert replica["DeletionProtectionEnabled"] is True
+    (plan,) = template.find_resources("AWS::Backup::BackupPlan").values()
+    (rule,) = plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+    assert rule["Lifecycle"] == {"DeleteAfterDays": 365, "MoveToColdStorageAfterDays": 30}
+
+
+def test_backup_false_makes_no_backup_plan():
+    template = synthesize(lambda stack: ServerlessCrudApi(stack, "NoBackup", resource_name="items", backup=False))
+    template.resource_count_is("AWS::Backup::BackupPlan", 0)
+    template.resource_count_is("AWS::Backup::BackupVault", 0)
+
+
 def test_cloud_watch_role_false_leaves_the_account_setting_alone():
     template = synthesize(lambda stack: ServerlessCrudApi(stack, "Quiet", resource_name="quiet", cloud_watch_role=False))
     template.resource_count_is("AWS::ApiGateway::Account", 0)

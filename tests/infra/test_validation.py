@@ -101,3 +101,31 @@ def test_fails_if_alarm_email_is_not_an_address(stack, address):
 def test_fails_if_reserved_concurrency_is_below_one(stack):
     with pytest.raises(ValueError, match="reserved_concurrency must be at least 1"):
         ServerlessCrudApi(stack, "Service", resource_name="items", reserved_concurrency=0)
+
+
+@pytest.mark.parametrize("days", [0, 36])
+def test_fails_if_recovery_period_is_outside_1_to_35_days(stack, days):
+    with pytest.raises(ValueError, match=f"recovery_period_days must be from 1 to 35, got {days}"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", recovery_period_days=days)
+
+
+def test_fails_if_replicas_are_asked_of_a_stack_without_a_region(stack):
+    with pytest.raises(ValueError, match="replica_regions needs a stack with a known region"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", replica_regions=["us-east-1"])
+
+
+def test_fails_if_a_replica_is_in_the_stacks_own_region():
+    stack = cdk.Stack(cdk.App(), "Regional", env=cdk.Environment(region="eu-west-1"))
+    with pytest.raises(ValueError, match="must not include the stack's own region 'eu-west-1'"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", replica_regions=["eu-west-1"])
+
+
+def test_fails_if_backups_leave_cold_storage_before_its_90_day_minimum(stack):
+    with pytest.raises(ValueError, match=r"at least 90 days after backup_cold_storage_after \(120 days\), got 35"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", backup_cold_storage_after=cdk.Duration.days(30))
+
+
+def test_fails_if_recovery_settings_are_given_for_a_table_made_elsewhere(stack):
+    owner = ServerlessCrudApi(stack, "Owner", resource_name="items")
+    with pytest.raises(ValueError, match="apply to a table this construct makes"):
+        ServerlessCrudApi(stack, "Guest", resource_name="notes", table=owner.table, recovery_period_days=7)
