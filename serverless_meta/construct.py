@@ -25,10 +25,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as sns_subscriptions
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IValidation
 
 from serverless_meta import defaults
 from serverless_meta.compliance import acknowledge, skip_checkov
+from serverless_meta.edge import web_acl
 from serverless_meta.monitoring import AlarmThresholds, ServiceMonitoring
 from serverless_meta.operations import ROUTES, Operation, parse_operations
 from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
@@ -83,6 +85,10 @@ class ServerlessCrudApi(Construct):
         throttling: apigateway.ThrottleSettings = defaults.THROTTLING,
         operation_throttling: Mapping[Operation | str, apigateway.ThrottleSettings] | None = None,
         cors_allow_origins: Sequence[str] | None = None,
+        waf: bool = False,
+        web_acl_arn: str | None = None,
+        waf_rate_limit: int = 1000,
+        usage_plan: apigateway.UsagePlanProps | None = None,
         stage_name: str = "prod",
         alarm_thresholds: AlarmThresholds = AlarmThresholds(),
         alarm_email: str | None = None,
@@ -147,6 +153,17 @@ class ServerlessCrudApi(Construct):
             :default: - every operation uses ``throttling``
         :param cors_allow_origins: Origins that browsers may call the API from.
             :default: - no CORS: browsers on other origins cannot call the API
+        :param waf: Put a new WAF web ACL in front of the stage: AWS's common, known-bad-inputs and IP
+            reputation rule groups, then a per-IP rate limit (``waf_rate_limit``).
+            :default: False
+        :param web_acl_arn: An existing regional WAF web ACL to put in front of the stage instead.
+            :default: - none
+        :param waf_rate_limit: Requests per IP per 5 minutes above which the new web ACL blocks that IP.
+            :default: 1000
+        :param usage_plan: Require an API key (as well as the Cognito token) on every method, for machine
+            clients metered per key: a usage plan with these props is made for the stage, and keys are
+            added to it (``service.usage_plan.add_api_key(...)``).
+            :default: - no API keys
         :param stage_name: The API stage, the first segment of every URL path.
             :default: ``prod``
         :param alarm_thresholds: When each alarm fires (see AlarmThresholds for every one).
@@ -188,6 +205,10 @@ class ServerlessCrudApi(Construct):
         check_backup_retention(backup_retention, backup_cold_storage_after)
         if alarm_email is not None and not _EMAIL.match(alarm_email):
             raise ValueError(f"alarm_email must be an email address, got {alarm_email!r}")
+        if waf and web_acl_arn:
+            raise ValueError("waf=True makes a new web ACL; web_acl_arn uses an existing one: pass one or the other")
+        if waf_rate_limit < 10:
+            raise ValueError(f"waf_rate_limit must be at least 10 (WAF's minimum), got {waf_rate_limit}")
         if reserved_concurrency is not None and reserved_concurrency < 1:
             raise ValueError(f"reserved_concurrency must be at least 1 (or None), got {reserved_concurrency}")
 
@@ -239,11 +260,42 @@ class ServerlessCrudApi(Construct):
             for operation in self.operations
         }
 
-        self.api = self._api(stage_name, throttling, overrides, cors_allow_origins, log_retention, cloud_watch_role)
+        self.api = self._api(
+            stage_name, throttling, overrides, cors_allow_origins, log_retention, cloud_watch_role, usage_plan is not None
+        )
         self.node.add_validation(_EveryMethodAuthorized(self.api, cors=bool(cors_allow_origins)))
+        self.usage_plan: apigateway.UsagePlan | None = None
+        if usage_plan is not None:
+            self.usage_plan = self.api.add_usage_plan(
+                "UsagePlan",
+                name=usage_plan.name,
+                description=usage_plan.description,
+                throttle=usage_plan.throttle,
+                quota=usage_plan.quota,
+            )
+            self.usage_plan.add_api_stage(stage=self.api.deployment_stage)
+        self.web_acl: wafv2.CfnWebACL | None = web_acl(self, "WebAcl", rate_limit=waf_rate_limit) if waf else None
+        acl_arn = self.web_acl.attr_arn if self.web_acl is not None else web_acl_arn
+        if acl_arn is not None:
+            wafv2.CfnWebACLAssociation(
+                self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl_arn
+            )
+        else:
+            acknowledge(
+                self.api,
+                "AwsSolutions-APIG3",
+                "WAF is opt-in (waf=True, or web_acl_arn for an organisation's own ACL): a web ACL is billed per "
+                "ACL, rule and request. Stage throttling and the Cognito authorizer on every method bound abuse.",
+            )
 
         if alarm_email:
-            self.alarm_topic.add_subscription(sns_subscriptions.EmailSubscription(alarm_email))
+            subscription = self.alarm_topic.add_subscription(sns_subscriptions.EmailSubscription(alarm_email))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An email that cannot be delivered needs its address fixed, not a queue: SNS retries delivery, and "
+                "the alarm's state stays in CloudWatch and on the service's dashboard meanwhile.",
+            )
         monitoring = ServiceMonitoring(
             self,
             "Monitoring",
@@ -318,6 +370,7 @@ class ServerlessCrudApi(Construct):
         cors_allow_origins: Sequence[str] | None,
         log_retention: logs.RetentionDays,
         cloud_watch_role: bool,
+        api_key_required: bool,
     ) -> apigateway.RestApi:
         access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, encryption_key=self.encryption_key)
         authorizer = apigateway.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
@@ -338,7 +391,9 @@ class ServerlessCrudApi(Construct):
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             cloud_watch_role=False,
             default_method_options=apigateway.MethodOptions(
-                authorizer=authorizer, authorization_type=apigateway.AuthorizationType.COGNITO
+                authorizer=authorizer,
+                authorization_type=apigateway.AuthorizationType.COGNITO,
+                api_key_required=api_key_required or None,
             ),
             default_cors_preflight_options=defaults.cors_options(cors_allow_origins, self.operations)
             if cors_allow_origins
@@ -386,12 +441,6 @@ class ServerlessCrudApi(Construct):
             "The handlers validate every request (id, query, JSON body against the resource's schema) and "
             "answer 400 with a JSON message; a model at the gateway would duplicate that schema with "
             "different error messages.",
-        )
-        acknowledge(
-            api,
-            "AwsSolutions-APIG3",
-            "A WAF web ACL is billed per ACL, rule and request and is the adopter's edge decision; stage "
-            "throttling and the Cognito authorizer on every method bound abuse meanwhile.",
         )
         return api
 

@@ -31,6 +31,7 @@ _DEFAULT_ERRORS = {
     "UNAUTHORIZED": (401, "Unauthorized"),
     "THROTTLED": (429, "Too Many Requests"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
+    "INVALID_API_KEY": (403, "Forbidden"),
     "INTEGRATION_FAILURE": (502, "Internal server error"),
     "API_CONFIGURATION_ERROR": (500, "Internal server error"),
 }
@@ -136,6 +137,8 @@ class LocalGateway:
         elif method.authorization_type != "NONE":
             log.error("%s %s: authorization type %s is not emulated", request.method, url.path, method.authorization_type)
             return self._error(api, "API_CONFIGURATION_ERROR")
+        if method.api_key_required and not request.header("x-api-key"):
+            return self._error(api, "INVALID_API_KEY")
         if method.integration_type == "MOCK" and method.mock is not None:
             return self._mock(api, method, request)
         if method.integration_type == "AWS_PROXY" and method.function in self._functions:

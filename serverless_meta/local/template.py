@@ -77,6 +77,7 @@ class Method:
     integration_type: str
     function: str | None = None
     mock: MockIntegration | None = None
+    api_key_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -302,6 +303,7 @@ class _StackReader:
             integration_type=kind,
             function=function,
             mock=mock,
+            api_key_required=bool(props.get("ApiKeyRequired", False)),
         )
 
     def _stages(self, api_id: str) -> dict[str, dict[tuple[str, str], tuple[float, int]]]:

@@ -20,6 +20,7 @@ from tests.conftest import synthesize
 
 SCHEMA = {"type": "object", "properties": {"feedback": {"type": "string"}}, "required": ["feedback"]}
 ORIGIN = "https://app.example.com"
+ORG_WEB_ACL_ARN = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/org-edge/a1b2c3d4"
 LEDGER_TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/ledger"
 LEDGER_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 IMPORTED_TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/existing-table"
@@ -50,6 +51,12 @@ def _build(stack: cdk.Stack) -> None:
         cors_allow_origins=[ORIGIN],
         stage_name="v1",
         alarm_thresholds=AlarmThresholds(latency_p99=cdk.Duration.millis(800), server_error_percent=5),
+        waf=True,
+        waf_rate_limit=500,
+        usage_plan=apigateway.UsagePlanProps(
+            throttle=apigateway.ThrottleSettings(rate_limit=5, burst_limit=10),
+            quota=apigateway.QuotaSettings(limit=10_000, period=apigateway.Period.DAY),
+        ),
         alarm_email="oncall@example.com",
         metrics_namespace="Acme",
     )
@@ -61,6 +68,7 @@ def _build(stack: cdk.Stack) -> None:
         table=dynamodb.TableV2.from_table_arn(stack, "ExistingTable", IMPORTED_TABLE_ARN),
         user_pool=cognito.UserPool.from_user_pool_id(stack, "ExistingPool", "eu-west-1_AbCdEfGhI"),
         alarm_topic=sns.Topic.from_topic_arn(stack, "ExistingTopic", "arn:aws:sns:eu-west-1:123456789012:alarms"),
+        web_acl_arn=ORG_WEB_ACL_ARN,
         powertools_layer_version=lambda_.LayerVersion.from_layer_version_arn(
             stack, "OwnLayer", "arn:aws:lambda:eu-west-1:123456789012:layer:powertools:7"
         ),
@@ -321,3 +329,64 @@ def test_a_table_with_a_customer_managed_key_grants_its_use_reading_or_writing(t
 def test_every_api_has_its_own_name(template):
     names = [api["Properties"]["Name"] for api in template.find_resources("AWS::ApiGateway::RestApi").values()]
     assert len(names) == 4 and len(set(names)) == 4
+
+
+def test_waf_puts_managed_rule_groups_and_a_per_ip_rate_limit_before_the_stage(template):
+    (acl_id, acl), = template.find_resources("AWS::WAFv2::WebACL").items()
+    rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
+    stage, _ = _service_resource(template, "AWS::ApiGateway::Stage", "FeedbackApiDeploymentStage")
+    api, _ = _service_resource(template, "AWS::ApiGateway::RestApi", "FeedbackApi")
+
+    assert acl["Properties"]["Scope"] == "REGIONAL" and acl["Properties"]["DefaultAction"] == {"Allow": {}}
+    assert [r["Name"] for r in sorted(rules.values(), key=lambda r: r["Priority"])] == [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+        "RateLimitPerIp",
+    ]
+    common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}], (
+        "the handler, not WAF's 8 KB rule, limits bodies"
+    )
+    rate = rules["RateLimitPerIp"]
+    assert rate["Action"] == {"Block": {}}
+    assert rate["Statement"]["RateBasedStatement"] == {"AggregateKeyType": "IP", "Limit": 500, "EvaluationWindowSec": 300}
+    association = next(
+        a for a in template.find_resources("AWS::WAFv2::WebACLAssociation").values()
+        if a["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    )
+    assert stage in json.dumps(association["Properties"]["ResourceArn"]) and api in json.dumps(
+        association["Properties"]["ResourceArn"]
+    )
+
+
+def test_an_existing_web_acl_is_associated_without_making_one(template):
+    template.resource_count_is("AWS::WAFv2::WebACL", 1)
+    association = next(
+        a for n, a in template.find_resources("AWS::WAFv2::WebACLAssociation").items() if n.startswith("Orders")
+    )
+    assert association["Properties"]["WebACLArn"] == ORG_WEB_ACL_ARN
+
+
+def test_a_usage_plan_requires_an_api_key_on_every_method_but_the_preflight(template):
+    methods = {
+        n: m["Properties"] for n, m in template.find_resources("AWS::ApiGateway::Method").items() if n.startswith("FeedbackApi")
+    }
+    for name, method in methods.items():
+        assert method.get("ApiKeyRequired", False) is (method["HttpMethod"] != "OPTIONS"), name
+    stage, _ = _service_resource(template, "AWS::ApiGateway::Stage", "FeedbackApiDeploymentStage")
+    api, _ = _service_resource(template, "AWS::ApiGateway::RestApi", "FeedbackApi")
+    template.has_resource_properties(
+        "AWS::ApiGateway::UsagePlan",
+        {
+            "ApiStages": [{"ApiId": {"Ref": api}, "Stage": {"Ref": stage}}],
+            "Throttle": {"RateLimit": 5, "BurstLimit": 10},
+            "Quota": {"Limit": 10000, "Period": "DAY"},
+        },
+    )
+    assert services["feedback"].usage_plan is not None and services["metadata"].usage_plan is None
+
+
+def test_without_a_usage_plan_no_method_asks_for_an_api_key(template):
+    methods = [m for n, m in template.find_resources("AWS::ApiGateway::Method").items() if n.startswith("MetadataApi")]
+    assert methods and not any(m["Properties"].get("ApiKeyRequired") for m in methods)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
@@ -20,6 +21,7 @@ from tests.conftest import SAMPLE_STACK, load_json
 from tests.scanners import cfn_lint, checkov, nag_violations
 
 MINIMAL_STACK = "Minimal"
+HARDENED_STACK = "Hardened"
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +33,33 @@ def minimal_assembly(tmp_path_factory):
     return app.synth()
 
 
-@pytest.fixture(scope="module", params=["sample", "minimal"])
-def synthesized(request, sample_assembly, minimal_assembly) -> tuple[Path, Path]:
-    """(assembly directory, template file) of the sample app, then of the one-line service."""
-    assembly, stack = (sample_assembly, SAMPLE_STACK) if request.param == "sample" else (minimal_assembly, MINIMAL_STACK)
+@pytest.fixture(scope="module")
+def hardened_assembly(tmp_path_factory):
+    """A service with every opt-in protection: WAF, API keys, CORS, a replica, an email subscription."""
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
+    stack = cdk.Stack(app, HARDENED_STACK, env=cdk.Environment(region="eu-west-1"))
+    ServerlessCrudApi(
+        stack,
+        "Metadata",
+        resource_name="metadata",
+        waf=True,
+        usage_plan=apigateway.UsagePlanProps(quota=apigateway.QuotaSettings(limit=1000, period=apigateway.Period.DAY)),
+        cors_allow_origins=["https://app.example.com"],
+        replica_regions=["us-east-1"],
+        alarm_email="oncall@example.com",
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    return app.synth()
+
+
+@pytest.fixture(scope="module", params=["sample", "minimal", "hardened"])
+def synthesized(request, sample_assembly, minimal_assembly, hardened_assembly) -> tuple[Path, Path]:
+    """(assembly directory, template file) of the sample app, the one-line service, the hardened one."""
+    assembly, stack = {
+        "sample": (sample_assembly, SAMPLE_STACK),
+        "minimal": (minimal_assembly, MINIMAL_STACK),
+        "hardened": (hardened_assembly, HARDENED_STACK),
+    }[request.param]
     directory = Path(assembly.directory)
     return directory, directory / f"{stack}.template.json"
 

@@ -129,3 +129,13 @@ def test_fails_if_recovery_settings_are_given_for_a_table_made_elsewhere(stack):
     owner = ServerlessCrudApi(stack, "Owner", resource_name="items")
     with pytest.raises(ValueError, match="apply to a table this construct makes"):
         ServerlessCrudApi(stack, "Guest", resource_name="notes", table=owner.table, recovery_period_days=7)
+
+
+def test_fails_if_both_a_new_and_an_existing_web_acl_are_asked_for(stack):
+    with pytest.raises(ValueError, match="pass one or the other"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", waf=True, web_acl_arn="arn:aws:wafv2:...")
+
+
+def test_fails_if_the_waf_rate_limit_is_below_wafs_minimum(stack):
+    with pytest.raises(ValueError, match="waf_rate_limit must be at least 10"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", waf=True, waf_rate_limit=5)

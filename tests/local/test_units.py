@@ -188,3 +188,26 @@ def test_cors_preflight_with_several_origins_echoes_the_matching_one(tmp_path):
     assert preflight("https://a.example")["Access-Control-Allow-Origin"] == "https://a.example"
     assert preflight("https://b.example")["Access-Control-Allow-Origin"] == "https://b.example"
     assert preflight("https://evil.example")["Access-Control-Allow-Origin"] == "https://a.example"
+
+
+def test_a_method_that_requires_an_api_key_is_403_without_one(tmp_path):
+    from aws_cdk import aws_apigateway as apigateway
+
+    from serverless_meta import ServerlessCrudApi
+    from serverless_meta.local.gateway import HttpRequest, LocalGateway
+    from tests.conftest import synthesize
+
+    template = synthesize(
+        lambda stack: ServerlessCrudApi(stack, "Keys", resource_name="items", usage_plan=apigateway.UsagePlanProps())
+    )
+    app = read_app({"TestStack": (template.to_json(), "eu-west-1")}, tmp_path)
+    pools = LocalUserPools(app.user_pools, tmp_path)
+    gateway = LocalGateway(app.apis, {}, pools)
+    (pool,) = pools.pools
+    token = pools.issue_id_token(pool, "robot")
+
+    def patch(*headers: tuple[str, str]) -> int:
+        return gateway.handle(HttpRequest("PATCH", "/prod/items", [("Authorization", token), *headers], b"")).status
+
+    assert patch() == 403, "no key"
+    assert patch(("x-api-key", "any-key-of-the-usage-plan")) == 405, "a key: on to the method (here the 405 mock)"
