@@ -236,22 +236,17 @@ class ServerlessCrudApi(Construct):
             else None
         )
 
-        environment = {
-            "TABLE_NAME": self.table.table_name,
-            "RESOURCE_NAME": self.resource_name,
-            "OPERATIONS": ",".join(self.operations),
-            "ID_ATTRIBUTE": id_attribute,
-            "MAX_BODY_BYTES": str(max_body_bytes),
-            "POWERTOOLS_SERVICE_NAME": self.resource_name,
-            "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-        }
-        if timestamp_attribute:
-            environment["TIMESTAMP_ATTRIBUTE"] = timestamp_attribute
-        if item_schema is not None:
-            environment["ITEM_SCHEMA"] = json.dumps(item_schema, separators=(",", ":"))
-        if cors_allow_origins:
-            environment["CORS_ALLOW_ORIGINS"] = ",".join(cors_allow_origins)
+        environment = _handler_environment(
+            table=self.table,
+            resource_name=self.resource_name,
+            operations=self.operations,
+            id_attribute=id_attribute,
+            timestamp_attribute=timestamp_attribute,
+            item_schema=item_schema,
+            max_body_bytes=max_body_bytes,
+            cors_allow_origins=cors_allow_origins,
+            metrics_namespace=metrics_namespace,
+        )
         layer = powertools_layer_version or powertools_layer(self, "PowertoolsLayer")
         self.functions: dict[Operation, lambda_.Function] = {
             operation: self._function(
@@ -264,38 +259,10 @@ class ServerlessCrudApi(Construct):
             stage_name, throttling, overrides, cors_allow_origins, log_retention, cloud_watch_role, usage_plan is not None
         )
         self.node.add_validation(_EveryMethodAuthorized(self.api, cors=bool(cors_allow_origins)))
-        self.usage_plan: apigateway.UsagePlan | None = None
-        if usage_plan is not None:
-            self.usage_plan = self.api.add_usage_plan(
-                "UsagePlan",
-                name=usage_plan.name,
-                description=usage_plan.description,
-                throttle=usage_plan.throttle,
-                quota=usage_plan.quota,
-            )
-            self.usage_plan.add_api_stage(stage=self.api.deployment_stage)
-        self.web_acl: wafv2.CfnWebACL | None = web_acl(self, "WebAcl", rate_limit=waf_rate_limit) if waf else None
-        acl_arn = self.web_acl.attr_arn if self.web_acl is not None else web_acl_arn
-        if acl_arn is not None:
-            wafv2.CfnWebACLAssociation(
-                self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl_arn
-            )
-        else:
-            acknowledge(
-                self.api,
-                "AwsSolutions-APIG3",
-                "WAF is opt-in (waf=True, or web_acl_arn for an organisation's own ACL): a web ACL is billed per "
-                "ACL, rule and request. Stage throttling and the Cognito authorizer on every method bound abuse.",
-            )
-
+        self.usage_plan = self._usage_plan(usage_plan) if usage_plan is not None else None
+        self.web_acl = self._protect_edge(waf, web_acl_arn, waf_rate_limit)
         if alarm_email:
-            subscription = self.alarm_topic.add_subscription(sns_subscriptions.EmailSubscription(alarm_email))
-            acknowledge(
-                subscription,
-                "Serverless-SNSRedrivePolicy",
-                "An email that cannot be delivered needs its address fixed, not a queue: SNS retries delivery, and "
-                "the alarm's state stays in CloudWatch and on the service's dashboard meanwhile.",
-            )
+            self._subscribe(alarm_email)
         monitoring = ServiceMonitoring(
             self,
             "Monitoring",
@@ -309,6 +276,39 @@ class ServerlessCrudApi(Construct):
         )
         self.alarms: list[cloudwatch.Alarm] = monitoring.alarms
         self.dashboard: cloudwatch.Dashboard = monitoring.dashboard
+
+    def _usage_plan(self, props: apigateway.UsagePlanProps) -> apigateway.UsagePlan:
+        plan = self.api.add_usage_plan(
+            "UsagePlan", name=props.name, description=props.description, throttle=props.throttle, quota=props.quota
+        )
+        plan.add_api_stage(stage=self.api.deployment_stage)
+        return plan
+
+    def _protect_edge(self, waf: bool, web_acl_arn: str | None, rate_limit: int) -> wafv2.CfnWebACL | None:
+        """A new web ACL (``waf``) or an existing one before the stage; returns the new one, if any."""
+        acl = web_acl(self, "WebAcl", rate_limit=rate_limit) if waf else None
+        acl_arn = acl.attr_arn if acl is not None else web_acl_arn
+        if acl_arn is not None:
+            wafv2.CfnWebACLAssociation(
+                self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl_arn
+            )
+        else:
+            acknowledge(
+                self.api,
+                "AwsSolutions-APIG3",
+                "WAF is opt-in (waf=True, or web_acl_arn for an organisation's own ACL): a web ACL is billed per "
+                "ACL, rule and request. Stage throttling and the Cognito authorizer on every method bound abuse.",
+            )
+        return acl
+
+    def _subscribe(self, alarm_email: str) -> None:
+        subscription = self.alarm_topic.add_subscription(sns_subscriptions.EmailSubscription(alarm_email))
+        acknowledge(
+            subscription,
+            "Serverless-SNSRedrivePolicy",
+            "An email that cannot be delivered needs its address fixed, not a queue: SNS retries delivery, and "
+            "the alarm's state stays in CloudWatch and on the service's dashboard meanwhile.",
+        )
 
     def _function(
         self,
@@ -479,6 +479,38 @@ class _EveryMethodAuthorized:
                     f"{cfn_method.authorization_type!r}; every method must use the Cognito authorizer"
                 )
         return errors
+
+
+def _handler_environment(
+    *,
+    table: dynamodb.ITableV2,
+    resource_name: str,
+    operations: Sequence[Operation],
+    id_attribute: str,
+    timestamp_attribute: str | None,
+    item_schema: Mapping[str, Any] | None,
+    max_body_bytes: int,
+    cors_allow_origins: Sequence[str] | None,
+    metrics_namespace: str,
+) -> dict[str, str]:
+    """What the handler code reads at cold start (lambda/crud_api/settings.py), and Powertools' settings."""
+    environment = {
+        "TABLE_NAME": table.table_name,
+        "RESOURCE_NAME": resource_name,
+        "OPERATIONS": ",".join(operations),
+        "ID_ATTRIBUTE": id_attribute,
+        "MAX_BODY_BYTES": str(max_body_bytes),
+        "POWERTOOLS_SERVICE_NAME": resource_name,
+        "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    if timestamp_attribute:
+        environment["TIMESTAMP_ATTRIBUTE"] = timestamp_attribute
+    if item_schema is not None:
+        environment["ITEM_SCHEMA"] = json.dumps(item_schema, separators=(",", ":"))
+    if cors_allow_origins:
+        environment["CORS_ALLOW_ORIGINS"] = ",".join(cors_allow_origins)
+    return environment
 
 
 def _acknowledge_synchronous_function(function: lambda_.Function) -> None:
