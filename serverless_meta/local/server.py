@@ -116,24 +116,29 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             started = time.perf_counter()
-            status, function = 0, None
             with self.server.in_flight:
                 try:
+                    request = HttpRequest(
+                        self.command, self.path, list(self.headers.items()), self._read_body(), self.client_address[0]
+                    )
+                except _BadRequest as error:
+                    self.close_connection = True
+                    response = HttpResponse(
+                        error.status, [("Content-Type", "application/json")], json.dumps({"message": str(error)}).encode()
+                    )
+                else:
                     try:
-                        body = self._read_body()
-                    except _BadRequest as error:
-                        self.close_connection = True
-                        response = HttpResponse(error.status, [("Content-Type", "application/json")],
-                                                json.dumps({"message": str(error)}).encode())
-                    else:
-                        request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
-                                              self.client_address[0])
                         response = gateway.handle(request)
-                    status, function = response.status, response.function
-                    self._write(response)
-                finally:
-                    latency = (time.perf_counter() - started) * 1000
-                    access_log.info("%s %s %d %.1fms %s", self.command, self.path, status, latency, function or "-")
+                    except Exception:  # a fault of local mode's own: say so, and keep serving
+                        log.exception("%s %s: local mode failed", self.command, self.path)
+                        response = HttpResponse(500, [("Content-Type", "application/json")],
+                                                b'{"message": "Internal server error"}')
+                # Logged before the answer goes out, so that a client that has its answer finds the line.
+                latency = (time.perf_counter() - started) * 1000
+                access_log.info(
+                    "%s %s %d %.1fms %s", self.command, self.path, response.status, latency, response.function or "-"
+                )
+                self._write(response)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
