@@ -14,7 +14,7 @@ from typing import Any
 
 import fastjsonschema
 import jsii
-from aws_cdk import Duration, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
@@ -30,7 +30,7 @@ from constructs import Construct, IValidation
 
 from serverless_meta import defaults
 from serverless_meta.compliance import acknowledge, skip_checkov
-from serverless_meta.edge import web_acl
+from serverless_meta.edge import log_web_acl, web_acl
 from serverless_meta.monitoring import AlarmThresholds, ServiceMonitoring
 from serverless_meta.operations import ROUTES, Operation, parse_operations
 from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
@@ -72,14 +72,14 @@ class ServerlessCrudApi(Construct):
         table: dynamodb.ITableV2 | None = None,
         recovery_period_days: int = 35,
         replica_regions: Sequence[str] = (),
-        backup: bool = True,
+        backup: bool | None = None,
         backup_retention: Duration = Duration.days(35),
         backup_cold_storage_after: Duration | None = None,
         user_pool: cognito.IUserPool | None = None,
         alarm_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         memory_size: int = 256,
-        reserved_concurrency: int | None = 25,
+        reserved_concurrency: int | None = 10,
         timeout: Duration = Duration.seconds(10),
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
         throttling: apigateway.ThrottleSettings = defaults.THROTTLING,
@@ -112,8 +112,8 @@ class ServerlessCrudApi(Construct):
         :param max_body_bytes: The largest request body accepted; a larger one is a 400.
             :default: 32768
         :param table: An existing table to store items in (to share one table between services). It must
-            have a string partition key ``pk`` and a string sort key ``sk``. Its recovery and backups are
-            its owner's: the props below apply only to a table this construct makes.
+            have a string partition key ``pk`` and a string sort key ``sk``. Its recovery settings, backups
+            and alarms are its owner's (the construct that made it), unless ``backup=True``.
             :default: - a new on-demand TableV2 with point-in-time recovery, deletion protection,
             RETAIN, and encryption with the AWS-managed key
         :param recovery_period_days: How many days back point-in-time recovery can restore (1 to 35).
@@ -121,8 +121,9 @@ class ServerlessCrudApi(Construct):
         :param replica_regions: Regions to replicate the table to, making it a global table. The stack
             must name its region (``env``), and it must not be one of these.
             :default: - no replicas
-        :param backup: Back the table up daily with AWS Backup, into a vault the stack keeps.
-            :default: True
+        :param backup: Back the table up daily with AWS Backup, into a vault the stack keeps. True backs up
+            a table passed as ``table=`` too (e.g. one restored from a backup); False backs up nothing.
+            :default: - a table this construct makes is backed up; a table passed in is its owner's to back up
         :param backup_retention: How long each daily backup is kept.
             :default: 35 days
         :param backup_cold_storage_after: Move backups to cold storage after this long (needs AWS Backup's
@@ -140,9 +141,10 @@ class ServerlessCrudApi(Construct):
             :default: 256
         :param reserved_concurrency: Concurrent executions reserved for (and capping) each function, so
             that one service cannot starve the account or flood the table. The account's concurrency
-            quota must leave 100 unreserved: 7 functions at 25 need a quota of at least 275. None
-            leaves the functions on the account's shared pool.
-            :default: 25
+            quota must leave 100 unreserved: the sample app's 7 functions at 10 need a quota of 170 (the
+            usual 1,000 fits 90 such functions; a new account's may be lower). None leaves the functions
+            on the account's shared pool.
+            :default: 10
         :param timeout: Timeout of each function; must be under API Gateway's 29 s.
             :default: 10 seconds
         :param log_retention: How long function and access logs are kept.
@@ -194,10 +196,10 @@ class ServerlessCrudApi(Construct):
         if timeout.to_seconds() >= _API_GATEWAY_TIMEOUT.to_seconds():
             raise ValueError(f"timeout must be under API Gateway's 29 s integration limit, got {timeout.to_human_string()}")
         overrides = _check_operation_throttling(operation_throttling or {}, self.operations)
-        if table is not None and (recovery_period_days != 35 or replica_regions or backup_cold_storage_after):
+        if table is not None and (recovery_period_days != 35 or replica_regions):
             raise ValueError(
-                "recovery_period_days, replica_regions and backup_cold_storage_after apply to a table this "
-                "construct makes; set them where the table passed as table= is made"
+                "recovery_period_days and replica_regions apply to a table this construct makes; set them where "
+                "the table passed as table= is made"
             )
         if not 1 <= recovery_period_days <= 35:
             raise ValueError(f"recovery_period_days must be from 1 to 35, got {recovery_period_days}")
@@ -232,7 +234,7 @@ class ServerlessCrudApi(Construct):
                 retention=backup_retention,
                 cold_storage_after=backup_cold_storage_after,
             )
-            if backup and table is None
+            if backup or (backup is None and table is None)
             else None
         )
 
@@ -260,9 +262,13 @@ class ServerlessCrudApi(Construct):
         )
         self.node.add_validation(_EveryMethodAuthorized(self.api, cors=bool(cors_allow_origins)))
         self.usage_plan = self._usage_plan(usage_plan) if usage_plan is not None else None
-        self.web_acl = self._protect_edge(waf, web_acl_arn, waf_rate_limit)
+        self.web_acl = self._protect_edge(waf, web_acl_arn, waf_rate_limit, log_retention)
         if alarm_email:
             self._subscribe(alarm_email)
+        elif alarm_topic is None:
+            Annotations.of(self).add_info(
+                "The alarm topic has no subscriber: pass alarm_email, or subscribe someone to alarm_topic"
+            )
         monitoring = ServiceMonitoring(
             self,
             "Monitoring",
@@ -271,6 +277,7 @@ class ServerlessCrudApi(Construct):
             functions=self.functions,
             timeout=timeout,
             table=self.table,
+            owns_table=table is None,
             topic=self.alarm_topic,
             thresholds=alarm_thresholds,
         )
@@ -284,9 +291,13 @@ class ServerlessCrudApi(Construct):
         plan.add_api_stage(stage=self.api.deployment_stage)
         return plan
 
-    def _protect_edge(self, waf: bool, web_acl_arn: str | None, rate_limit: int) -> wafv2.CfnWebACL | None:
-        """A new web ACL (``waf``) or an existing one before the stage; returns the new one, if any."""
+    def _protect_edge(
+        self, waf: bool, web_acl_arn: str | None, rate_limit: int, log_retention: logs.RetentionDays
+    ) -> wafv2.CfnWebACL | None:
+        """A new, logged web ACL (``waf``) or an existing one before the stage; returns the new one, if any."""
         acl = web_acl(self, "WebAcl", rate_limit=rate_limit) if waf else None
+        if acl is not None:
+            log_web_acl(self, acl, key=self.encryption_key, retention=log_retention)
         acl_arn = acl.attr_arn if acl is not None else web_acl_arn
         if acl_arn is not None:
             wafv2.CfnWebACLAssociation(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from aws_cdk import ArnFormat, Names, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -67,3 +70,27 @@ def web_acl(scope: Construct, construct_id: str, *, rate_limit: int) -> wafv2.Cf
         visibility_config=_visibility(scope.node.id),
         rules=rules,
     )
+
+
+def log_web_acl(scope: Construct, acl: wafv2.CfnWebACL, *, key: kms.IKey, retention: logs.RetentionDays) -> logs.LogGroup:
+    """What the web ACL blocks and counts, in a log group of its own, without the callers' tokens."""
+    stack = Stack.of(scope)
+    name = f"aws-waf-logs-{Names.unique_resource_name(scope, separator='-', max_length=100)}"  # WAF's required prefix
+    log_group = logs.LogGroup(scope, "WebAclLogs", log_group_name=name, retention=retention, encryption_key=key)
+    logging = wafv2.CfnLoggingConfiguration(
+        scope,
+        "WebAclLogging",
+        resource_arn=acl.attr_arn,
+        # WAF wants the log group's ARN without the ":*" that LogGroup.log_group_arn ends with.
+        log_destination_configs=[
+            stack.format_arn(
+                service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+        ],
+        redacted_fields=[
+            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"}),
+            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "x-api-key"}),
+        ],
+    )
+    logging.node.add_dependency(log_group)
+    return log_group

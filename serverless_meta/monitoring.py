@@ -67,13 +67,15 @@ class ServiceMonitoring(Construct):
         functions: Mapping[Operation, lambda_.Function],
         timeout: Duration,
         table: dynamodb.ITableV2,
+        owns_table: bool,
         topic: sns.ITopic,
         thresholds: AlarmThresholds,
     ) -> None:
+        """``owns_table``: the table's alarms belong to the service that made it, once per table."""
         super().__init__(scope, construct_id)
         self._action = cloudwatch_actions.SnsAction(topic)
         self.alarms: list[cloudwatch.Alarm] = []
-        metrics = _ServiceMetrics(api, functions, table)
+        metrics = _ServiceMetrics(api, table)
 
         api_alarms = [
             self._alarm(
@@ -121,26 +123,30 @@ class ServiceMonitoring(Construct):
                     f"{service}: the {operation.value} function's p99 duration nears its timeout ({slow:.0f} ms)",
                 ),
             ]
-        table_alarms = [
-            self._alarm(
-                "TableThrottledRequests",
-                metrics.table_throttles,
-                thresholds.table_throttled_requests,
-                f"{service}: DynamoDB throttled requests",
-            ),
-            self._alarm(
-                "TableSystemErrors",
-                metrics.table_system_errors,
-                thresholds.table_system_errors,
-                f"{service}: DynamoDB answered with system errors",
-            ),
-            self._alarm(
-                "TableUserErrors",
-                table.metric_user_errors(period=PERIOD, statistic="Sum"),
-                thresholds.table_user_errors,
-                f"{service}: DynamoDB rejected requests as invalid (account-wide)",
-            ),
-        ]
+        table_alarms = (
+            [
+                self._alarm(
+                    "TableThrottledRequests",
+                    metrics.table_throttles,
+                    thresholds.table_throttled_requests,
+                    f"{service}: DynamoDB throttled requests to its table",
+                ),
+                self._alarm(
+                    "TableSystemErrors",
+                    metrics.table_system_errors,
+                    thresholds.table_system_errors,
+                    f"{service}: DynamoDB answered requests to its table with system errors",
+                ),
+                self._alarm(
+                    "TableUserErrors",
+                    metrics.table_user_errors,
+                    thresholds.table_user_errors,
+                    f"{service}: DynamoDB rejected requests as invalid (counted for the whole account and region)",
+                ),
+            ]
+            if owns_table
+            else []
+        )
         self.dashboard = self._dashboard(service, metrics, functions, timeout, api_alarms + function_alarms + table_alarms)
 
     def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> cloudwatch.Alarm:
@@ -222,7 +228,7 @@ class ServiceMonitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="DynamoDB user errors (account-wide)",
-                left=[metrics.table.metric_user_errors(period=PERIOD, statistic="Sum", label="user")],
+                left=[metrics.table_user_errors.with_(label="user")],
                 width=6,
             ),
         )
@@ -232,17 +238,15 @@ class ServiceMonitoring(Construct):
 class _ServiceMetrics:
     """The metric definitions the alarms and the dashboard share."""
 
-    def __init__(
-        self, api: apigateway.RestApi, functions: Mapping[Operation, lambda_.Function], table: dynamodb.ITableV2
-    ) -> None:
+    def __init__(self, api: apigateway.RestApi, table: dynamodb.ITableV2) -> None:
         self.api = api
         self.table = table
         self.requests = api.metric_count(period=PERIOD, statistic="Sum")
         self.server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
         self.client_errors = api.metric_client_error(period=PERIOD, statistic="Sum")
-        operations = [ROUTES[operation].dynamodb_operation for operation in functions]
-        self.table_throttles = table.metric_throttled_requests_for_operations(operations=operations, period=PERIOD)
-        self.table_system_errors = table.metric_system_errors_for_operations(operations=operations, period=PERIOD)
+        self.table_throttles = self._sum_over_operations("ThrottledRequests")
+        self.table_system_errors = self._sum_over_operations("SystemErrors")
+        self.table_user_errors = table.metric_user_errors(period=PERIOD, statistic="Sum")
 
     def latency(self, statistic: str) -> cloudwatch.Metric:
         return self.api.metric_latency(period=PERIOD, statistic=statistic)
@@ -252,5 +256,28 @@ class _ServiceMetrics:
             expression=f"IF(requests >= {minimum_requests}, 100 * errors / requests, 0)",
             using_metrics={"requests": self.requests, "errors": errors},
             label=f"{label} % of requests",
+            period=PERIOD,
+        )
+
+    def _sum_over_operations(self, metric_name: str) -> cloudwatch.MathExpression:
+        """The metric summed over every operation the handlers make.
+
+        DynamoDB publishes these per operation, and only in minutes when one happened: each is
+        filled with 0, or a minute with a throttled PutItem and no Query would have no sum at all.
+        """
+        operations = [route.dynamodb_action.removeprefix("dynamodb:") for route in ROUTES.values()]
+        metrics = {
+            operation.lower(): self.table.metric(
+                metric_name,
+                dimensions_map={"TableName": self.table.table_name, "Operation": operation},
+                statistic="Sum",
+                period=PERIOD,
+            )
+            for operation in operations
+        }
+        return cloudwatch.MathExpression(
+            expression=f"SUM([{', '.join(f'FILL({name}, 0)' for name in metrics)}])",
+            using_metrics=metrics,
+            label=f"{metric_name}, all operations",
             period=PERIOD,
         )

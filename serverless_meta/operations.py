@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from aws_cdk import aws_dynamodb as dynamodb
 
 
 class Operation(StrEnum):
@@ -29,8 +28,6 @@ class Route:
     method: str
     on_item: bool
     """True for ``/{resource}/{id}``, False for ``/{resource}``."""
-    dynamodb_operation: dynamodb.Operation
-    """The one DynamoDB request the operation makes."""
     dynamodb_action: str
     """The IAM action for that request: the only one the operation's function may call."""
     writes: bool
@@ -38,11 +35,11 @@ class Route:
 
 
 ROUTES: dict[Operation, Route] = {
-    Operation.CREATE: Route("POST", False, dynamodb.Operation.PUT_ITEM, "dynamodb:PutItem", writes=True),
-    Operation.LIST: Route("GET", False, dynamodb.Operation.QUERY, "dynamodb:Query", writes=False),
-    Operation.GET: Route("GET", True, dynamodb.Operation.GET_ITEM, "dynamodb:GetItem", writes=False),
-    Operation.UPDATE: Route("PUT", True, dynamodb.Operation.UPDATE_ITEM, "dynamodb:UpdateItem", writes=True),
-    Operation.DELETE: Route("DELETE", True, dynamodb.Operation.DELETE_ITEM, "dynamodb:DeleteItem", writes=True),
+    Operation.CREATE: Route("POST", False, "dynamodb:PutItem", writes=True),
+    Operation.LIST: Route("GET", False, "dynamodb:Query", writes=False),
+    Operation.GET: Route("GET", True, "dynamodb:GetItem", writes=False),
+    Operation.UPDATE: Route("PUT", True, "dynamodb:UpdateItem", writes=True),
+    Operation.DELETE: Route("DELETE", True, "dynamodb:DeleteItem", writes=True),
 }
 
 

@@ -7,7 +7,7 @@ the README ("Disaster recovery").
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -34,10 +34,18 @@ class TableBackup(Construct):
         cold_storage_after: Duration | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.vault = backup.BackupVault(self, "Vault", encryption_key=key, removal_policy=RemovalPolicy.RETAIN)
+        # Names unique to this construct: CDK would name every plan "Plan".
+        self.vault = backup.BackupVault(
+            self,
+            "Vault",
+            backup_vault_name=Names.unique_resource_name(self, separator="-", max_length=50),
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         self.plan = backup.BackupPlan(
             self,
             "Plan",
+            backup_plan_name=Names.unique_resource_name(self, separator="-", max_length=50),
             backup_vault=self.vault,
             backup_plan_rules=[
                 backup.BackupPlanRule(

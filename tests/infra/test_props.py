@@ -190,7 +190,7 @@ def test_resource_shape_reaches_the_handlers(template):
 def test_memory_timeout_and_log_retention(template):
     for function in _service_functions(template, "Feedback").values():
         assert function["MemorySize"] == 512 and function["Timeout"] == 5
-    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 3)
+    template.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 7}, 4)  # 2 functions, access, WAF
 
 
 def test_stage_name_throttling_and_per_operation_throttling(template):
@@ -265,9 +265,29 @@ def test_several_services_in_a_stack_share_one_api_gateway_account_role(template
     template.resource_count_is("AWS::ApiGateway::Account", 1)
 
 
-def test_only_the_table_owner_backs_it_up(template):
+def test_only_the_table_owner_backs_it_up_and_alarms_on_it(template):
     plans = template.find_resources("AWS::Backup::BackupPlan")
+    table_alarms = [n for n in template.find_resources("AWS::CloudWatch::Alarm") if "MonitoringTable" in n]
     assert [name for name in plans if not name.startswith("Metadata")] == [], "a shared table is backed up once"
+    assert table_alarms and all(name.startswith("Metadata") for name in table_alarms), "and paged about once"
+
+
+def test_backup_true_backs_up_a_table_passed_in_such_as_a_restored_one():
+    def build(stack):
+        restored = dynamodb.TableV2.from_table_name(stack, "Restored", "metadata-restored")
+        ServerlessCrudApi(stack, "Metadata", resource_name="metadata", table=restored, backup=True)
+
+    template = synthesize(build)
+    template.resource_count_is("AWS::Backup::BackupPlan", 1)
+    (selection,) = template.find_resources("AWS::Backup::BackupSelection").values()
+    assert "table/metadata-restored" in json.dumps(selection["Properties"]["BackupSelection"]["Resources"])
+
+
+def test_backup_plans_and_vaults_are_named_after_their_service(template):
+    (plan,) = template.find_resources("AWS::Backup::BackupPlan").values()
+    (vault,) = template.find_resources("AWS::Backup::BackupVault").values()
+    assert plan["Properties"]["BackupPlan"]["BackupPlanName"].startswith("TestStack-Metadata-Backup-")
+    assert vault["Properties"]["BackupVaultName"].startswith("TestStack-Metadata-Backup-")
 
 
 def test_recovery_period_replicas_and_backup_lifecycle(tmp_path):
@@ -390,3 +410,21 @@ def test_a_usage_plan_requires_an_api_key_on_every_method_but_the_preflight(temp
 def test_without_a_usage_plan_no_method_asks_for_an_api_key(template):
     methods = [m for n, m in template.find_resources("AWS::ApiGateway::Method").items() if n.startswith("MetadataApi")]
     assert methods and not any(m["Properties"].get("ApiKeyRequired") for m in methods)
+
+
+def test_the_web_acl_logs_what_it_blocks_without_the_callers_credentials(template):
+    (acl_id, _), = template.find_resources("AWS::WAFv2::WebACL").items()
+    (logging,) = template.find_resources("AWS::WAFv2::LoggingConfiguration").values()
+    log_group_id, log_group = next(
+        (n, g) for n, g in template.find_resources("AWS::Logs::LogGroup").items() if n.startswith("FeedbackWebAclLogs")
+    )
+
+    assert logging["Properties"]["ResourceArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    assert log_group["Properties"]["LogGroupName"].startswith("aws-waf-logs-")
+    assert log_group["Properties"]["LogGroupName"] in json.dumps(logging["Properties"]["LogDestinationConfigs"])
+    assert logging["Properties"]["RedactedFields"] == [
+        {"SingleHeader": {"Name": "authorization"}},
+        {"SingleHeader": {"Name": "x-api-key"}},
+    ]
+    assert log_group_id in logging["DependsOn"]
+    assert "KmsKeyId" in log_group["Properties"] and log_group["Properties"]["RetentionInDays"] == 7
