@@ -1,7 +1,8 @@
 """ServerlessCrudApi: a secure, monitored CRUD REST service for one resource.
 
-Read top to bottom: validate the props, build each part (table, user pool, alarm
-topic, functions, API, alarms), wire them, expose them as attributes.
+Read top to bottom: validate the props, build each part (table, user pool, key, alarm
+topic, backup, functions, API, edge protection, monitoring), wire them, expose them as
+attributes. Defaults, monitoring, recovery and edge protection live in modules beside it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class ServerlessCrudApi(Construct):
 
     Attributes: ``table``, ``api``, ``functions`` (by Operation), ``user_pool``,
     ``user_pool_client`` (None when ``user_pool`` was passed in), ``encryption_key``,
-    ``alarm_topic``, ``alarms``, ``dashboard``, ``backup`` (None without one).
+    ``alarm_topic``, ``alarms``, ``dashboard``, ``backup`` (None without one), ``web_acl``
+    (None unless ``waf=True``), ``usage_plan`` (None without one).
     """
 
     def __init__(
