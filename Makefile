@@ -1,9 +1,10 @@
 # One command sets everything up and runs the job: `make local` (the sample app on
-# http://127.0.0.1:3000, no AWS account needed), `make synth` (its templates into cdk.out/)
-# or `make test` (the whole suite). Set-up reruns only when pyproject.toml,
-# constraints.txt or the npm lock file change.
+# http://127.0.0.1:3000, no AWS account needed; `make local PORT=3005` for another port),
+# `make synth` (its templates into cdk.out/) or `make test` (the whole suite). Set-up reruns
+# only when pyproject.toml, constraints.txt, requirements-checkov.txt or the npm lock change.
 VENV := .venv
 PY := $(VENV)/bin/python
+PORT ?= 3000
 # The supported Node.js and the cdk CLI come from our own npm dependencies; jsii
 # (which aws-cdk-lib runs on) and cdk both find node through PATH.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
@@ -11,7 +12,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 .PHONY: setup local synth test
 .DEFAULT_GOAL := local
 
-setup: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -31,10 +32,10 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 local: setup
-	$(VENV)/bin/serverless-meta local
+	$(VENV)/bin/serverless-meta local --port $(PORT)
 
 synth: setup
 	npx cdk synth --quiet
 
-test: setup
+test: setup .venv-checkov/.installed
 	$(PY) -m pytest

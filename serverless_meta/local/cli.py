@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _log_to_stderr() -> None:
     """Our lines only: the access log and local mode's own messages, not every library's INFO."""
+    if log.handlers:
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
@@ -65,8 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print an ID token for a local user, created on first use")
     _app_arguments(token)
     token.add_argument("--user", required=True, help="the user name, e.g. alice")
-    token.add_argument("--pool", help="the user pool's logical id or construct path, if the app has several")
-    token.add_argument("--expires-in", type=int, default=TOKEN_LIFETIME_SECONDS, metavar="SECONDS")
+    token.add_argument(
+        "--pool", help="the user pool, if the app has several: part of its construct path (Metadata/UserPool) or id"
+    )
+    token.add_argument(
+        "--expires-in",
+        type=int,
+        default=TOKEN_LIFETIME_SECONDS,
+        metavar="SECONDS",
+        help="how long the token is valid (default: %(default)s, as Cognito's default ID token)",
+    )
     token.set_defaults(run=_print_token)
     return parser
 
@@ -128,9 +138,13 @@ def _serve(arguments: argparse.Namespace) -> int:
 def _print_token(arguments: argparse.Namespace) -> int:
     app = _app(arguments, reuse=True)
     pools = LocalUserPools(app.user_pools, _state_dir(arguments))
-    keys = [key for key in app.user_pools if arguments.pool is None or arguments.pool in key]
+    keys = [
+        key
+        for key, pool in app.user_pools.items()
+        if arguments.pool is None or arguments.pool in key or arguments.pool in pool.path
+    ]
     if len(keys) != 1:
-        choices = ", ".join(app.user_pools) or "none"
+        choices = ", ".join(pool.path for pool in app.user_pools.values()) or "none"
         what = "matches" if arguments.pool else "has"
         log.error("the app %s %d user pools (%s): pick one with --pool", what, len(keys), choices)
         return 2

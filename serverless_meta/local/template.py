@@ -35,6 +35,8 @@ class Table:
 class UserPool:
     key: str
     """``<stack>/<logical id>``, or the ARN of a pool the template only references."""
+    path: str
+    """The pool's construct path (``Stack/Metadata/UserPool``), or its key."""
     pool_id: str
     region: str
     client_ids: tuple[str, ...]
@@ -181,14 +183,19 @@ class _StackReader:
             pool = resource.get("Properties", {}).get("UserPoolId", {})
             if isinstance(pool, dict) and "Ref" in pool:
                 clients.setdefault(pool["Ref"], []).append(client_id)
-        for logical_id in self.of_type("AWS::Cognito::UserPool"):
+        for logical_id, resource in self.of_type("AWS::Cognito::UserPool").items():
             pool_id = f"{self.region}_{local_id(self.key(logical_id), 9, string.ascii_letters + string.digits)}"
             self.refs[logical_id] = pool_id
             arn = f"arn:aws:cognito-idp:{self.region}:{ACCOUNT_ID}:userpool/{pool_id}"
             self.attributes[(logical_id, "Arn")] = arn
             self.attributes[(logical_id, "ProviderURL")] = f"cognito-idp.{self.region}.amazonaws.com/{pool_id}"
+            path = resource.get("Metadata", {}).get("aws:cdk:path", self.key(logical_id)).removesuffix("/Resource")
             self.app.user_pools[self.key(logical_id)] = UserPool(
-                key=self.key(logical_id), pool_id=pool_id, region=self.region, client_ids=tuple(clients.get(logical_id, ()))
+                key=self.key(logical_id),
+                path=path,
+                pool_id=pool_id,
+                region=self.region,
+                client_ids=tuple(clients.get(logical_id, ())),
             )
 
     def _functions(self) -> None:
@@ -283,7 +290,7 @@ class _StackReader:
         """A pool the template only names by ARN: emulated under that ARN, with any client accepted."""
         pool_id = arn.rsplit("/", 1)[-1]
         region = pool_id.split("_", 1)[0] if "_" in pool_id else self.region
-        self.app.user_pools.setdefault(arn, UserPool(key=arn, pool_id=pool_id, region=region, client_ids=()))
+        self.app.user_pools.setdefault(arn, UserPool(key=arn, path=arn, pool_id=pool_id, region=region, client_ids=()))
         return arn
 
     def _method(self, props: dict, authorizers: Mapping[str, Authorizer]) -> Method:

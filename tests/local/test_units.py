@@ -97,7 +97,10 @@ def test_token_bucket_serves_the_burst_then_the_rate():
 
 @pytest.fixture
 def pools(tmp_path) -> tuple[LocalUserPools, str]:
-    pool = UserPool(key="Stack/Pool", pool_id="eu-west-1_Local", region="eu-west-1", client_ids=("client-a",))
+    pool = UserPool(
+        key="Stack/Pool", path="Stack/Service/UserPool", pool_id="eu-west-1_Local", region="eu-west-1",
+        client_ids=("client-a",),
+    )
     return LocalUserPools({pool.key: pool}, tmp_path), pool.key
 
 
@@ -211,3 +214,28 @@ def test_a_method_that_requires_an_api_key_is_403_without_one(tmp_path):
 
     assert patch() == 403, "no key"
     assert patch(("x-api-key", "any-key-of-the-usage-plan")) == 405, "a key: on to the method (here the 405 mock)"
+
+
+def test_token_picks_one_of_several_pools_by_construct_path(tmp_path, capsys):
+    import aws_cdk as cdk
+
+    from serverless_meta import ServerlessCrudApi
+    from serverless_meta.local.cli import main
+
+    # Path metadata, as `cdk synth` and local mode's own synthesis write it.
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"), context={"aws:cdk:enable-path-metadata": True})
+    stack = cdk.Stack(app, "Two")
+    ServerlessCrudApi(stack, "Metadata", resource_name="metadata")
+    ServerlessCrudApi(stack, "Feedback", resource_name="feedback")
+    app.synth()
+    common = ["--cdk-out", str(tmp_path / "cdk.out"), "--state-dir", str(tmp_path / "state")]
+
+    ambiguous = main(["token", "--user", "alice", *common])
+    ambiguity = capsys.readouterr().err
+    chosen = main(["token", "--user", "alice", "--pool", "Feedback/UserPool", *common])
+    printed = capsys.readouterr().out
+
+    assert ambiguous == 2 and "pick one with --pool" in ambiguity and "Two/Feedback/UserPool" in ambiguity
+    assert chosen == 0
+    claims = jwt.decode(printed.strip(), options={"verify_signature": False})
+    assert claims["cognito:username"] == "alice" and claims["token_use"] == "id"
