@@ -85,10 +85,11 @@ class ApiClient:
         body: str | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> HttpResponse:
         if json_body is not None:
             body = json.dumps(json_body)
-        event = self.event(method, path, user=user, body=body, query=query, base64_body=base64_body)
+        event = self.event(method, path, user=user, body=body, query=query, base64_body=base64_body, headers=headers)
         self._calls = []
         result = self.handler.lambda_handler(event, LambdaContext())
         assert isinstance(result["body"], str), "API Gateway requires a string body"
@@ -105,6 +106,7 @@ class ApiClient:
         body: str | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """The event API Gateway sends for this request; ``user`` is the caller's Cognito sub."""
         segments = path.strip("/").split("/")
@@ -112,9 +114,10 @@ class ApiClient:
             resource, path_parameters = f"/{self.resource}/{{id}}", {"id": segments[1]}
         else:
             resource, path_parameters = path, None
-        headers = [("Accept", "application/json"), ("Host", CAPTURED_EVENT["headers"]["Host"])]
+        header_pairs = [("Accept", "application/json"), ("Host", CAPTURED_EVENT["headers"]["Host"])]
         if body is not None:
-            headers.append(("Content-Type", "application/json"))
+            header_pairs.append(("Content-Type", "application/json"))
+        header_pairs += list((headers or {}).items())
         claims = None
         if user is not None:
             claims = {**CAPTURED_EVENT["requestContext"]["authorizer"]["claims"], "sub": user}
@@ -125,7 +128,7 @@ class ApiClient:
             resource=resource,
             stage=STAGE,
             path_parameters=path_parameters,
-            headers=headers,
+            headers=header_pairs,
             query=list((query or {}).items()),
             body=body.encode() if body is not None else None,
             claims=claims,

@@ -222,3 +222,19 @@ def test_list_returns_only_this_resources_items_from_a_shared_table(metadata_api
     feedback_api.post("/feedback", {"feedback": "same owner, other resource"}, user=alice)
 
     assert metadata_api.get("/metadata", user=alice).json["items"] == [config]
+
+
+def test_with_cors_the_handler_answers_allowed_origins_only(aws, environments, alice):
+    from tests.handlers.conftest import ApiClient, load_handler
+
+    origins = "https://app.example.com,https://admin.example.com"
+    cors_api = ApiClient(load_handler(aws, {**environments["metadata"], "CORS_ALLOW_ORIGINS": origins}), "metadata")
+
+    allowed = cors_api.get("/metadata", user=alice, headers={"Origin": "https://admin.example.com"})
+    other = cors_api.get("/metadata", user=alice, headers={"Origin": "https://evil.example.com"})
+    error = cors_api.get("/metadata/not-an-id", user=alice, headers={"Origin": "https://app.example.com"})
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://admin.example.com"
+    assert "Location" in allowed.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert error.status == 400 and error.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
