@@ -43,7 +43,7 @@ def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def synthesize(build) -> "Template":
+def synthesize(build):
     """A stack in a fresh app, built by ``build(stack)`` and synthesized once, as an assertions Template."""
     import aws_cdk as cdk
     from aws_cdk.assertions import Template

@@ -66,7 +66,7 @@ class ItemRepository:
         """Set ``attributes`` on an existing item and return it whole, or None if there is no such item."""
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
-        assignments = ", ".join(f"{name} = {value}" for name, value in zip(names, values))
+        assignments = ", ".join(f"{name} = {value}" for name, value in zip(names, values, strict=True))
         try:
             response = self._client.update_item(
                 TableName=self._table_name,

@@ -199,7 +199,7 @@ class _StackReader:
             )
 
     def _functions(self) -> None:
-        for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
+        for logical_id in self.of_type("AWS::Lambda::Function"):
             self.refs[logical_id] = logical_id
             self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
         for logical_id, resource in self.of_type("AWS::Lambda::Function").items():

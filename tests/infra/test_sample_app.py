@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -60,5 +61,15 @@ def test_feedback_validates_text_of_bounded_length(sample_template):
     assert schema["minLength"] == 1 and schema["maxLength"] == 2000
     Template.from_json(sample_template).has_resource_properties(
         "AWS::Lambda::Function",
-        {"Environment": {"Variables": Match.object_like({"RESOURCE_NAME": "feedback", "ID_ATTRIBUTE": "feedbackId"})}},
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "RESOURCE_NAME": "feedback",
+                        "ID_ATTRIBUTE": "feedbackId",
+                        "ITEM_SCHEMA": json.dumps(sample_app.FEEDBACK_SCHEMA, separators=(",", ":")),
+                    }
+                )
+            }
+        },
     )

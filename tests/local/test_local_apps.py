@@ -9,7 +9,6 @@ import socket
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 

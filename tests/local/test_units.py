@@ -31,7 +31,7 @@ def test_reads_both_apis_routes_functions_and_authorizers(app):
     }
     (pool,) = app.user_pools
     for api in app.apis:
-        for path, methods in api.resources.items():
+        for methods in api.resources.values():
             for method in methods.values():
                 assert method.authorization_type == "COGNITO_USER_POOLS" and method.authorizer.pools == (pool,)
                 assert (method.function in app.functions) == (method.integration_type == "AWS_PROXY")
