@@ -26,8 +26,10 @@ log = logging.getLogger("serverless_meta.local")
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     _log_to_stderr()
-    # SIGTERM stops like Ctrl-C, at any point: during synthesis as much as while serving.
+    # SIGTERM stops like Ctrl-C, at any point: during synthesis as much as while serving. SIGINT
+    # too, explicitly: a shell starts background jobs with it ignored, and Python keeps it so.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return arguments.run(arguments)
     except assembly.SynthesisError as error:
