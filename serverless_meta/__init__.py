@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from serverless_meta.construct import ServerlessCrudApi
-    from serverless_meta.monitoring import AlarmThresholds
     from serverless_meta.operations import Operation
+    from serverless_meta.props import AlarmThresholds, InvalidPropError
 
-__all__ = ["AlarmThresholds", "Operation", "ServerlessCrudApi"]
+__all__ = ["AlarmThresholds", "InvalidPropError", "Operation", "ServerlessCrudApi"]
 _EXPORTS = {
     "ServerlessCrudApi": "serverless_meta.construct",
-    "AlarmThresholds": "serverless_meta.monitoring",
+    "AlarmThresholds": "serverless_meta.props",
+    "InvalidPropError": "serverless_meta.props",
     "Operation": "serverless_meta.operations",
 }
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, Names, Stack
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
+
+from serverless_meta import defaults
+from serverless_meta.compliance import acknowledge
+from serverless_meta.props import ServiceProps
 
 # AWS's managed rule groups, in priority order: common exploits (OWASP top 10), known bad
 # inputs (e.g. Log4j), and IP addresses Amazon's threat intelligence reports.
@@ -17,13 +22,39 @@ MANAGED_RULE_GROUPS = (
 )
 
 
+def build_edge(
+    scope: Construct, props: ServiceProps, *, api: apigateway.RestApi, key: kms.IKey
+) -> wafv2.CfnWebACL | None:
+    """A new, logged web ACL (``waf=True``) or an existing one (``web_acl_arn``) before the stage.
+
+    Returns the new web ACL, if one was made.
+    """
+    edge = props.edge
+    acl = _web_acl(scope, "WebAcl", rate_limit=edge.waf_rate_limit or defaults.WAF_RATE_LIMIT) if edge.waf else None
+    if acl is not None:
+        _log_web_acl(scope, acl, key=key, retention=props.functions.log_retention)
+    acl_arn = acl.attr_arn if acl is not None else edge.web_acl_arn
+    if acl_arn is not None:
+        wafv2.CfnWebACLAssociation(
+            scope, "WebAclAssociation", resource_arn=api.deployment_stage.stage_arn, web_acl_arn=acl_arn
+        )
+    else:
+        acknowledge(
+            api,
+            "AwsSolutions-APIG3",
+            "WAF is opt-in (waf=True, or web_acl_arn for an organisation's own ACL): a web ACL is billed per "
+            "ACL, rule and request. Stage throttling and the Cognito authorizer on every method bound abuse.",
+        )
+    return acl
+
+
 def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     return wafv2.CfnWebACL.VisibilityConfigProperty(
         cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
     )
 
 
-def web_acl(scope: Construct, construct_id: str, *, rate_limit: int) -> wafv2.CfnWebACL:
+def _web_acl(scope: Construct, construct_id: str, *, rate_limit: int) -> wafv2.CfnWebACL:
     """A regional web ACL: the managed rule groups, then a per-IP rate limit per 5 minutes."""
     rules = [
         wafv2.CfnWebACL.RuleProperty(
@@ -72,7 +103,7 @@ def web_acl(scope: Construct, construct_id: str, *, rate_limit: int) -> wafv2.Cf
     )
 
 
-def log_web_acl(scope: Construct, acl: wafv2.CfnWebACL, *, key: kms.IKey, retention: logs.RetentionDays) -> logs.LogGroup:
+def _log_web_acl(scope: Construct, acl: wafv2.CfnWebACL, *, key: kms.IKey, retention: logs.RetentionDays) -> logs.LogGroup:
     """What the web ACL blocks and counts, in a log group of its own, without the callers' tokens."""
     stack = Stack.of(scope)
     name = f"aws-waf-logs-{Names.unique_resource_name(scope, separator='-', max_length=100)}"  # WAF's required prefix

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from serverless_meta.handlers.crud_api import contract
 
 
 class Operation(StrEnum):
@@ -34,24 +34,15 @@ class Route:
     """Whether the request writes items (and so needs to encrypt with a customer-managed table key)."""
 
 
-ROUTES: dict[Operation, Route] = {
-    Operation.CREATE: Route("POST", False, "dynamodb:PutItem", writes=True),
-    Operation.LIST: Route("GET", False, "dynamodb:Query", writes=False),
-    Operation.GET: Route("GET", True, "dynamodb:GetItem", writes=False),
-    Operation.UPDATE: Route("PUT", True, "dynamodb:UpdateItem", writes=True),
-    Operation.DELETE: Route("DELETE", True, "dynamodb:DeleteItem", writes=True),
+# The method and path come from the handler's contract; the permissions are the construct's to grant.
+_PERMISSIONS = {
+    Operation.CREATE: ("dynamodb:PutItem", True),
+    Operation.LIST: ("dynamodb:Query", False),
+    Operation.GET: ("dynamodb:GetItem", False),
+    Operation.UPDATE: ("dynamodb:UpdateItem", True),
+    Operation.DELETE: ("dynamodb:DeleteItem", True),
 }
 
-
-def parse_operations(operations: Iterable[Operation | str]) -> tuple[Operation, ...]:
-    """Operations in their canonical order, each once; raises ValueError on an unknown name."""
-    requested = set()
-    for operation in operations:
-        try:
-            requested.add(Operation(operation))
-        except ValueError:
-            expected = ", ".join(repr(op.value) for op in Operation)
-            raise ValueError(f"operations: unknown operation {operation!r}; expected some of {expected}") from None
-    if not requested:
-        raise ValueError("operations: at least one operation is required")
-    return tuple(op for op in Operation if op in requested)
+ROUTES: dict[Operation, Route] = {
+    operation: Route(*contract.ROUTES[operation.value], *_PERMISSIONS[operation]) for operation in Operation
+}

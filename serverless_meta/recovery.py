@@ -14,10 +14,21 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from serverless_meta import defaults
 from serverless_meta.compliance import acknowledge
+from serverless_meta.props import ServiceProps
 
-# AWS Backup keeps a recovery point in cold storage for at least 90 days.
-COLD_STORAGE_MINIMUM = Duration.days(90)
+
+def build_backup(scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2, key: kms.IKey) -> TableBackup:
+    """The daily backup of the service's table, with the retention and cold storage asked for."""
+    return TableBackup(
+        scope,
+        "Backup",
+        table=table,
+        key=key,
+        retention=props.data.backup_retention or defaults.BACKUP_RETENTION,
+        cold_storage_after=props.data.backup_cold_storage_after,
+    )
 
 
 class TableBackup(Construct):
@@ -64,14 +75,3 @@ class TableBackup(Construct):
             "AWS keeps it current as the services it backs up change.",
         )
 
-
-def check_backup_retention(retention: Duration, cold_storage_after: Duration | None) -> None:
-    if retention.to_days() < 1:
-        raise ValueError(f"backup_retention must be at least 1 day, got {retention.to_human_string()}")
-    if cold_storage_after is not None:
-        minimum = cold_storage_after.to_days() + COLD_STORAGE_MINIMUM.to_days()
-        if retention.to_days() < minimum:
-            raise ValueError(
-                f"backup_retention must be at least 90 days after backup_cold_storage_after "
-                f"({minimum} days), got {retention.to_days()} days"
-            )

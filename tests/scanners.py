@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from crud_api import requests
+from crud_api import contract, requests
 from crud_api.items import ItemService
 from crud_api.observability import logger, metrics, tracer
 from crud_api.repository import ItemRepository, UnstorableValueError
@@ -38,15 +38,17 @@ def to_json(body: Any) -> str:
 
 
 settings = Settings.from_environment()
-service = ItemService(ItemRepository.for_table(settings.table_name), settings)
+# The one DynamoDB client, made once per execution environment; tests observe its requests here.
+repository = ItemRepository.for_table(settings.table_name)
+service = ItemService(repository, settings)
 validator = requests.compile_schema(settings.item_schema)
 cors = (
     CORSConfig(
         allow_origin=settings.cors_allow_origins[0],
         extra_origins=list(settings.cors_allow_origins[1:]),
-        allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["Location"],
-        max_age=3600,
+        allow_headers=list(contract.CORS_ALLOW_HEADERS),
+        expose_headers=list(contract.CORS_EXPOSE_HEADERS),
+        max_age=contract.CORS_MAX_AGE_SECONDS,
     )
     if settings.cors_allow_origins
     else None
@@ -123,31 +125,32 @@ def delete_item(item_id: str) -> Response:
     return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
-# operation -> (method, path, route)
-ROUTES = {
-    "create": ("POST", COLLECTION, create_item),
-    "list": ("GET", COLLECTION, list_items),
-    "get": ("GET", MEMBER, get_item),
-    "update": ("PUT", MEMBER, replace_item),
-    "delete": ("DELETE", MEMBER, delete_item),
+ROUTE_FUNCTIONS = {
+    "create": create_item,
+    "list": list_items,
+    "get": get_item,
+    "update": replace_item,
+    "delete": delete_item,
 }
 
 
 def _register_routes() -> None:
     """Route the service's operations; the others answer 405 (or 404 when a path has none)."""
-    for operation, (method, path, route) in ROUTES.items():
+    for operation, (method, on_item) in contract.ROUTES.items():
         if operation in settings.operations:
-            app.route(path, method=method)(route)
+            app.route(MEMBER if on_item else COLLECTION, method=method)(ROUTE_FUNCTIONS[operation])
 
 
-def _allowed_methods(path: str) -> list[str]:
-    return sorted(method for op, (method, p, _) in ROUTES.items() if p == path and op in settings.operations)
+def _allowed_methods(*, on_item: bool) -> list[str]:
+    return sorted(
+        method for op, (method, item) in contract.ROUTES.items() if item == on_item and op in settings.operations
+    )
 
 
 _register_routes()
 _PATH_METHODS = (
-    (re.compile(rf"^{re.escape(COLLECTION)}/?$"), _allowed_methods(COLLECTION)),
-    (re.compile(rf"^{re.escape(COLLECTION)}/[^/]+/?$"), _allowed_methods(MEMBER)),
+    (re.compile(rf"^{re.escape(COLLECTION)}/?$"), _allowed_methods(on_item=False)),
+    (re.compile(rf"^{re.escape(COLLECTION)}/[^/]+/?$"), _allowed_methods(on_item=True)),
 )
 
 

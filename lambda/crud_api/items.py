@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crud_api.contract import CREATED_AT, DATA_ATTRIBUTE, UPDATED_AT
 from crud_api.repository import ItemKey, ItemRepository
 from crud_api.settings import Settings
 
@@ -55,9 +56,9 @@ class ItemService:
         now = self._clock()
         stored: dict[str, Any] = {
             self._settings.id_attribute: item_id,
-            "createdAt": _iso(now),
-            "updatedAt": _iso(now),
-            "data": dict(data),
+            CREATED_AT: _iso(now),
+            UPDATED_AT: _iso(now),
+            DATA_ATTRIBUTE: dict(data),
         }
         if self._settings.timestamp_attribute:
             stored[self._settings.timestamp_attribute] = int(now.timestamp())
@@ -70,7 +71,7 @@ class ItemService:
 
     def replace(self, owner: str, item_id: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
         stored = self._repository.update(
-            self._key(owner, item_id), {"data": dict(data), "updatedAt": _iso(self._clock())}
+            self._key(owner, item_id), {DATA_ATTRIBUTE: dict(data), UPDATED_AT: _iso(self._clock())}
         )
         return self._public(stored) if stored else None
 
@@ -90,9 +91,9 @@ class ItemService:
         return ItemKey(owner, self._prefix + item_id)
 
     def _public(self, stored: Mapping[str, Any]) -> dict[str, Any]:
-        public = {self._settings.id_attribute: stored[self._settings.id_attribute], **stored["data"]}
-        public["createdAt"] = stored["createdAt"]
-        public["updatedAt"] = stored["updatedAt"]
+        public = {self._settings.id_attribute: stored[self._settings.id_attribute], **stored[DATA_ATTRIBUTE]}
+        public[CREATED_AT] = stored[CREATED_AT]
+        public[UPDATED_AT] = stored[UPDATED_AT]
         if self._settings.timestamp_attribute:
             public[self._settings.timestamp_attribute] = stored[self._settings.timestamp_attribute]
         return public

@@ -17,6 +17,9 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from crud_api.contract import PARTITION_KEY as PK
+from crud_api.contract import SORT_KEY as SK
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -31,7 +34,7 @@ class ItemKey:
     sort_key: str
 
     def as_attributes(self) -> dict[str, Any]:
-        return {"pk": {"S": self.owner}, "sk": {"S": self.sort_key}}
+        return {PK: {"S": self.owner}, SK: {"S": self.sort_key}}
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class Page:
 
 class ItemRepository:
     def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
+        self.client = client
+        """The boto3 DynamoDB client every request goes through."""
         self._table_name = table_name
 
     @classmethod
@@ -51,14 +55,14 @@ class ItemRepository:
 
     def insert(self, key: ItemKey, attributes: Mapping[str, Any]) -> None:
         """Store a new item; the condition guards against overwriting an existing one."""
-        self._client.put_item(
+        self.client.put_item(
             TableName=self._table_name,
             Item={**key.as_attributes(), **_serialize(attributes)},
-            ConditionExpression="attribute_not_exists(pk)",
+            ConditionExpression=f"attribute_not_exists({PK})",
         )
 
     def get(self, key: ItemKey) -> dict[str, Any] | None:
-        response = self._client.get_item(TableName=self._table_name, Key=key.as_attributes(), ConsistentRead=True)
+        response = self.client.get_item(TableName=self._table_name, Key=key.as_attributes(), ConsistentRead=True)
         item = response.get("Item")
         return _deserialize(item) if item else None
 
@@ -68,11 +72,11 @@ class ItemRepository:
         values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
         assignments = ", ".join(f"{name} = {value}" for name, value in zip(names, values, strict=True))
         try:
-            response = self._client.update_item(
+            response = self.client.update_item(
                 TableName=self._table_name,
                 Key=key.as_attributes(),
                 UpdateExpression=f"SET {assignments}",
-                ConditionExpression="attribute_exists(pk)",
+                ConditionExpression=f"attribute_exists({PK})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
@@ -86,8 +90,8 @@ class ItemRepository:
     def delete(self, key: ItemKey) -> bool:
         """Delete an item; False when there was none."""
         try:
-            self._client.delete_item(
-                TableName=self._table_name, Key=key.as_attributes(), ConditionExpression="attribute_exists(pk)"
+            self.client.delete_item(
+                TableName=self._table_name, Key=key.as_attributes(), ConditionExpression=f"attribute_exists({PK})"
             )
         except ClientError as error:
             if _is_failed_condition(error):
@@ -99,18 +103,18 @@ class ItemRepository:
         """One page of an owner's items whose sort key starts with ``prefix``, in sort-key order."""
         request: dict[str, Any] = {
             "TableName": self._table_name,
-            "KeyConditionExpression": "pk = :owner AND begins_with(sk, :prefix)",
+            "KeyConditionExpression": f"{PK} = :owner AND begins_with({SK}, :prefix)",
             "ExpressionAttributeValues": {":owner": {"S": owner}, ":prefix": {"S": prefix}},
             "Limit": limit,
             "ConsistentRead": True,
         }
         if after_sort_key is not None:
             request["ExclusiveStartKey"] = ItemKey(owner, after_sort_key).as_attributes()
-        response = self._client.query(**request)
+        response = self.client.query(**request)
         last_key = response.get("LastEvaluatedKey")
         return Page(
             items=[_deserialize(item) for item in response.get("Items", [])],
-            last_sort_key=last_key["sk"]["S"] if last_key else None,
+            last_sort_key=last_key[SK]["S"] if last_key else None,
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-OPERATIONS = ("create", "get", "list", "update", "delete")
+from crud_api import contract
 
 
 @dataclass(frozen=True)
@@ -24,18 +24,24 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Every value the construct sets; a missing or unknown one fails the cold start, loudly."""
         operations = frozenset(op for op in environ["OPERATIONS"].split(",") if op)
-        unknown = operations.difference(OPERATIONS)
+        unknown = operations.difference(contract.ROUTES)
         if unknown:
-            raise ValueError(f"OPERATIONS has unknown operations {sorted(unknown)}; expected some of {OPERATIONS}")
+            raise ValueError(f"OPERATIONS has unknown operations {sorted(unknown)}; expected some of {list(contract.ROUTES)}")
+        id_attribute = environ["ID_ATTRIBUTE"]
+        timestamp_attribute = environ.get("TIMESTAMP_ATTRIBUTE") or None
+        reserved = contract.STORED_ATTRIBUTES.intersection({id_attribute, timestamp_attribute})
+        if reserved:
+            raise ValueError(f"ID_ATTRIBUTE and TIMESTAMP_ATTRIBUTE must not be stored attributes, got {sorted(reserved)}")
         schema = environ.get("ITEM_SCHEMA")
         return cls(
             table_name=environ["TABLE_NAME"],
             resource=environ["RESOURCE_NAME"],
             operations=operations,
-            id_attribute=environ.get("ID_ATTRIBUTE", "id"),
-            max_body_bytes=int(environ.get("MAX_BODY_BYTES", "32768")),
-            timestamp_attribute=environ.get("TIMESTAMP_ATTRIBUTE") or None,
+            id_attribute=id_attribute,
+            max_body_bytes=int(environ["MAX_BODY_BYTES"]),
+            timestamp_attribute=timestamp_attribute,
             item_schema=json.loads(schema) if schema else None,
             cors_allow_origins=tuple(origin for origin in environ.get("CORS_ALLOW_ORIGINS", "").split(",") if origin),
         )
@@ -43,7 +49,7 @@ class Settings:
     @property
     def server_owned_attributes(self) -> frozenset[str]:
         """Attributes the server sets; a request body may not contain them."""
-        owned = {"pk", "sk", self.id_attribute, "createdAt", "updatedAt"}
+        owned = {contract.PARTITION_KEY, contract.SORT_KEY, self.id_attribute, contract.CREATED_AT, contract.UPDATED_AT}
         if self.timestamp_attribute:
             owned.add(self.timestamp_attribute)
         return frozenset(owned)

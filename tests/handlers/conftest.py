@@ -1,175 +1,27 @@
-"""Drive the handler code the way the deployed API does: API Gateway REST proxy events against moto.
+"""Fixtures for the handler tests: a moto account with the sample app's table, and each service's handler.
 
-Events come from the same builder local mode uses, whose shape is checked against a captured
-API Gateway event (tests/events/api_gateway_rest_proxy.json).
-
-Each service's handler is loaded fresh with the environment its functions have in
-the synthesized sample app, and its table is created from the template's key schema,
-so these tests exercise the real wiring, not a hand-made copy of it.
+Each service's handler is loaded fresh with the environment its functions have in the
+synthesized sample app (see tests/handlers/support.py).
 """
 
 from __future__ import annotations
 
-import base64
-import importlib
-import json
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from serverless_meta.local.events import rest_proxy_event
-from tests.conftest import resources_of_type
-
-REGION = "eu-west-1"
-TABLE_NAME = "serverless-meta-test"
-STAGE = "prod"
-CAPTURED_EVENT = json.loads((Path(__file__).parents[1] / "events" / "api_gateway_rest_proxy.json").read_text())
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "serverless-meta-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:serverless-meta-test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: dict[str, str]
-    body: str
-    dynamodb_calls: list[tuple[str, dict[str, Any]]]
-    """The DynamoDB requests the handler made while serving this request: (operation, parameters)."""
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def dynamodb_operations(self) -> list[str]:
-        return [operation for operation, _ in self.dynamodb_calls]
-
-
-class ApiClient:
-    """Sends API Gateway REST proxy events (payload format 1.0) with Cognito claims to one service's handler."""
-
-    def __init__(self, handler: ModuleType, resource: str) -> None:
-        self.handler = handler
-        self.resource = resource
-        self._calls: list[tuple[str, dict[str, Any]]] = []
-        client = handler.service._repository._client
-        client.meta.events.register("before-parameter-build.dynamodb.*", self._record_call)
-
-    def _record_call(self, model, params, **_kwargs) -> None:
-        self._calls.append((model.name, params))
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        user: str | None,
-        json_body: Any = None,
-        body: str | None = None,
-        query: dict[str, str] | None = None,
-        base64_body: bool = False,
-        headers: dict[str, str] | None = None,
-    ) -> HttpResponse:
-        if json_body is not None:
-            body = json.dumps(json_body)
-        event = self.event(method, path, user=user, body=body, query=query, base64_body=base64_body, headers=headers)
-        self._calls = []
-        result = self.handler.lambda_handler(event, LambdaContext())
-        assert isinstance(result["body"], str), "API Gateway requires a string body"
-        headers = {name: values[-1] for name, values in (result.get("multiValueHeaders") or {}).items()}
-        headers.update(result.get("headers") or {})
-        return HttpResponse(result["statusCode"], headers, result["body"], self._calls)
-
-    def event(
-        self,
-        method: str,
-        path: str,
-        *,
-        user: str | None,
-        body: str | None = None,
-        query: dict[str, str] | None = None,
-        base64_body: bool = False,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """The event API Gateway sends for this request; ``user`` is the caller's Cognito sub."""
-        segments = path.strip("/").split("/")
-        if len(segments) == 2 and segments[0] == self.resource:
-            resource, path_parameters = f"/{self.resource}/{{id}}", {"id": segments[1]}
-        else:
-            resource, path_parameters = path, None
-        header_pairs = [("Accept", "application/json"), ("Host", CAPTURED_EVENT["headers"]["Host"])]
-        if body is not None:
-            header_pairs.append(("Content-Type", "application/json"))
-        header_pairs += list((headers or {}).items())
-        claims = None
-        if user is not None:
-            claims = {**CAPTURED_EVENT["requestContext"]["authorizer"]["claims"], "sub": user}
-            claims["cognito:username"] = f"user-{user[:8]}"
-        event = rest_proxy_event(
-            method=method,
-            path=path,
-            resource=resource,
-            stage=STAGE,
-            path_parameters=path_parameters,
-            headers=header_pairs,
-            query=list((query or {}).items()),
-            body=body.encode() if body is not None else None,
-            claims=claims,
-        )
-        if base64_body and body is not None:
-            event.update(body=base64.b64encode(body.encode()).decode(), isBase64Encoded=True)
-        return event
-
-    def post(self, path: str, json_body: Any = None, **kwargs: Any) -> HttpResponse:
-        return self.request("POST", path, json_body=json_body, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("GET", path, **kwargs)
-
-    def put(self, path: str, json_body: Any = None, **kwargs: Any) -> HttpResponse:
-        return self.request("PUT", path, json_body=json_body, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("DELETE", path, **kwargs)
-
-
-def service_environments(template: dict) -> dict[str, dict[str, str]]:
-    """Each service's function environment from the template (all of a service's functions share it)."""
-    environments: dict[str, dict[str, str]] = {}
-    for function in resources_of_type(template, "AWS::Lambda::Function").values():
-        variables = dict(function["Properties"]["Environment"]["Variables"])
-        variables["TABLE_NAME"] = TABLE_NAME
-        previous = environments.setdefault(variables["RESOURCE_NAME"], variables)
-        assert previous == variables, "functions of one service must share one environment"
-    return environments
-
-
-def create_table_from_template(client, template: dict) -> None:
-    (table,) = resources_of_type(template, "AWS::DynamoDB::GlobalTable").values()
-    properties = table["Properties"]
-    client.create_table(
-        TableName=TABLE_NAME,
-        KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        BillingMode="PAY_PER_REQUEST",
-    )
+from tests.handlers.support import (
+    REGION,
+    TABLE_NAME,
+    ApiClient,
+    create_table_from_template,
+    load_handler,
+    service_environments,
+)
 
 
 @pytest.fixture(scope="module")
@@ -184,17 +36,6 @@ def aws(sample_template) -> Iterator[pytest.MonkeyPatch]:
         with mock_aws():
             create_table_from_template(boto3.client("dynamodb"), sample_template)
             yield env
-
-
-def load_handler(env: pytest.MonkeyPatch, variables: dict[str, str]) -> ModuleType:
-    """Import crud_api.app afresh, as a cold start with ``variables`` as the function's environment."""
-    for name in [name for name in sys.modules if name == "crud_api" or name.startswith("crud_api.")]:
-        del sys.modules[name]
-    for name in ("TIMESTAMP_ATTRIBUTE", "ITEM_SCHEMA", "CORS_ALLOW_ORIGINS"):
-        env.delenv(name, raising=False)
-    for name, value in variables.items():
-        env.setenv(name, value)
-    return importlib.import_module("crud_api.app")
 
 
 @pytest.fixture(scope="module")

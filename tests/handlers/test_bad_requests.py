@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.handlers.conftest import TABLE_NAME, ApiClient, LambdaContext, load_handler
+from tests.handlers.support import TABLE_NAME, ApiClient, LambdaContext, load_handler
 
 BAD_BODIES = {
     "empty body": ("", "Request body is required"),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from tests.handlers.conftest import TABLE_NAME
+from tests.handlers.support import TABLE_NAME
 
 
 @pytest.fixture

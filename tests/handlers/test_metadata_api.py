@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.handlers.conftest import LambdaContext
+from tests.handlers.support import LambdaContext
 
 CONFIG = {"page": "homepage", "layout": "grid", "theme": "dark", "columns": 3, "ratio": 1.5, "beta": True}
 
@@ -225,7 +225,7 @@ def test_list_returns_only_this_resources_items_from_a_shared_table(metadata_api
 
 
 def test_with_cors_the_handler_answers_allowed_origins_only(aws, environments, alice):
-    from tests.handlers.conftest import ApiClient, load_handler
+    from tests.handlers.support import ApiClient, load_handler
 
     origins = "https://app.example.com,https://admin.example.com"
     cors_api = ApiClient(load_handler(aws, {**environments["metadata"], "CORS_ALLOW_ORIGINS": origins}), "metadata")

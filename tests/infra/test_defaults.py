@@ -9,9 +9,9 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from serverless_meta import ServerlessCrudApi
-from serverless_meta.defaults import METHOD_NOT_ALLOWED_CONTENT_TYPES
+from serverless_meta.api import METHOD_NOT_ALLOWED_CONTENT_TYPES
 from serverless_meta.powertools import POWERTOOLS_VERSION
-from tests.conftest import synthesize
+from tests.support import synthesize
 
 DYNAMODB_ACTIONS = {
     "Create": "dynamodb:PutItem",

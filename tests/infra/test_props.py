@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from serverless_meta import AlarmThresholds, Operation, ServerlessCrudApi
-from tests.conftest import synthesize
+from tests.support import synthesize
 
 SCHEMA = {"type": "object", "properties": {"feedback": {"type": "string"}}, "required": ["feedback"]}
 ORIGIN = "https://app.example.com"

@@ -17,7 +17,7 @@ from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from serverless_meta import ServerlessCrudApi
-from tests.conftest import SAMPLE_STACK, load_json
+from tests.support import SAMPLE_STACK, load_json
 from tests.scanners import cfn_lint, checkov, nag_violations
 
 MINIMAL_STACK = "Minimal"

@@ -1,12 +1,17 @@
-"""Bad props fail at construction, saying what was given and what was expected."""
+"""Bad props fail at construction, naming the construct's path, the prop, what was given and what was expected."""
 
 from __future__ import annotations
+
+import re
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
 
-from serverless_meta import ServerlessCrudApi
+from serverless_meta import InvalidPropError, ServerlessCrudApi
+
+PATH = "ValidationStack/Service"
 
 
 @pytest.fixture
@@ -14,70 +19,96 @@ def stack() -> cdk.Stack:
     return cdk.Stack(cdk.App(), "ValidationStack")
 
 
+def fails(stack: cdk.Stack, prop: str, given: str, expected: str, **props) -> InvalidPropError:
+    """Building ``Service`` with ``props`` raises an InvalidPropError about ``prop`` with these parts."""
+    props.setdefault("resource_name", "items")
+    with pytest.raises(InvalidPropError) as raised:
+        ServerlessCrudApi(stack, "Service", **props)
+    error = raised.value
+    assert (error.path, error.prop) == (PATH, prop)
+    assert re.search(expected, error.expected), error.expected
+    message = str(error)
+    assert message.startswith(f"{PATH}: {prop} must be ") and message.endswith(f"; got {given}"), message
+    return error
+
+
+def test_an_invalid_prop_error_is_a_value_error_that_reads_as_one_sentence(stack):
+    with pytest.raises(ValueError, match=r"^ValidationStack/Service: max_body_bytes must be a positive number of bytes; got 0$"):
+        ServerlessCrudApi(stack, "Service", resource_name="items", max_body_bytes=0)
+
+
 @pytest.mark.parametrize("name", ["", "Metadata", "meta data", "meta#data", "1st", "x" * 64, "meta/data"])
 def test_fails_if_resource_name_is_not_a_lower_case_path_segment(stack, name):
-    with pytest.raises(ValueError, match=f"resource_name must be lower-case .*got {name!r}"):
-        ServerlessCrudApi(stack, "Service", resource_name=name)
+    fails(stack, "resource_name", repr(name), "lower-case letters, digits and hyphens", resource_name=name)
 
 
 def test_fails_if_an_operation_is_unknown(stack):
-    with pytest.raises(ValueError, match="unknown operation 'patch'; expected some of 'create', 'list'"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", operations=["create", "patch"])
+    fails(stack, "operations", "'patch'", "some of 'create', 'list', 'get', 'update', 'delete'", operations=["create", "patch"])
 
 
 def test_fails_if_there_are_no_operations(stack):
-    with pytest.raises(ValueError, match="at least one operation is required"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", operations=[])
+    fails(stack, "operations", "[]", "at least one operation", operations=[])
 
 
 @pytest.mark.parametrize("name", ["pk", "sk", "data", "createdAt", "updatedAt", "has space", "", "a-b"])
 def test_fails_if_id_attribute_is_reserved_or_not_a_plain_name(stack, name):
-    with pytest.raises(ValueError, match=f"id_attribute must be a plain attribute name .*got {name!r}"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", id_attribute=name)
+    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, pk, sk, updatedAt",
+          id_attribute=name)
 
 
 def test_fails_if_timestamp_attribute_is_reserved(stack):
-    with pytest.raises(ValueError, match="timestamp_attribute must be a plain attribute name .*got 'createdAt'"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", timestamp_attribute="createdAt")
+    fails(stack, "timestamp_attribute", "'createdAt'", "a plain attribute name", timestamp_attribute="createdAt")
 
 
 def test_fails_if_timestamp_attribute_is_the_id_attribute(stack):
-    with pytest.raises(ValueError, match="timestamp_attribute must differ from id_attribute, both are 'id'"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", timestamp_attribute="id")
+    fails(stack, "timestamp_attribute", "'id'", "a name other than id_attribute's", timestamp_attribute="id")
 
 
 @pytest.mark.parametrize(
-    ("schema", "message"),
+    ("schema", "expected"),
     [
-        ({"type": "array"}, "item_schema must be a JSON Schema for an object"),
-        ({"properties": {}}, "item_schema must be a JSON Schema for an object"),
-        ({"type": "object", "properties": {"n": {"type": "nonsense"}}}, "item_schema is not a valid JSON Schema"),
+        ({"type": "array"}, "a JSON Schema for an object"),
+        ({"properties": {}}, "a JSON Schema for an object"),
+        ({"type": "object", "properties": {"n": {"type": "nonsense"}}}, r"a valid JSON Schema \(Unknown type\)"),
     ],
 )
-def test_fails_if_item_schema_is_not_a_valid_object_schema(stack, schema, message):
-    with pytest.raises(ValueError, match=message):
-        ServerlessCrudApi(stack, "Service", resource_name="items", item_schema=schema)
+def test_fails_if_item_schema_is_not_a_valid_object_schema(stack, schema, expected):
+    fails(stack, "item_schema", repr(schema), expected, item_schema=schema)
 
 
-def test_fails_if_timeout_reaches_api_gateways_limit(stack):
-    with pytest.raises(ValueError, match="timeout must be under API Gateway's 29 s integration limit, got 29 seconds"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", timeout=cdk.Duration.seconds(29))
+@pytest.mark.parametrize(("seconds", "given"), [(29, "29 seconds"), (0, "0 seconds")])
+def test_fails_if_timeout_is_zero_or_reaches_api_gateways_limit(stack, seconds, given):
+    fails(stack, "timeout", given, "under API Gateway's 29 s integration limit", timeout=cdk.Duration.seconds(seconds))
+
+
+@pytest.mark.parametrize("memory", [127, 10_241])
+def test_fails_if_memory_size_is_outside_lambdas_range(stack, memory):
+    fails(stack, "memory_size", str(memory), "from 128 to 10240 MiB", memory_size=memory)
 
 
 def test_fails_if_max_body_bytes_is_not_positive(stack):
-    with pytest.raises(ValueError, match="max_body_bytes must be positive, got 0"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", max_body_bytes=0)
+    fails(stack, "max_body_bytes", "0", "a positive number of bytes", max_body_bytes=0)
 
 
 def test_fails_if_operation_throttling_names_an_operation_not_offered(stack):
-    with pytest.raises(ValueError, match="operation_throttling names 'delete', which is not among the operations"):
-        ServerlessCrudApi(
-            stack,
-            "Service",
-            resource_name="items",
-            operations=["create"],
-            operation_throttling={"delete": apigateway.ThrottleSettings(rate_limit=1, burst_limit=1)},
-        )
+    fails(
+        stack,
+        "operation_throttling",
+        "'delete'",
+        r"keyed by operations the service offers \('create'\)",
+        operations=["create"],
+        operation_throttling={"delete": apigateway.ThrottleSettings(rate_limit=1, burst_limit=1)},
+    )
+
+
+@pytest.mark.parametrize("stage_name", ["", "v 1", "prod/x"])
+def test_fails_if_the_stage_name_is_not_one_api_gateway_accepts(stack, stage_name):
+    fails(stack, "stage_name", repr(stage_name), "letters, digits, hyphens and underscores", stage_name=stage_name)
+
+
+@pytest.mark.parametrize("origin", ["", "https://a.example.com,https://b.example.com", " https://a.example.com"])
+def test_fails_if_a_cors_origin_is_empty_or_holds_a_comma(stack, origin):
+    fails(stack, "cors_allow_origins", repr([origin]), "origins such as", cors_allow_origins=[origin])
 
 
 def test_synthesis_fails_if_a_method_added_later_skips_the_authorizer():
@@ -94,48 +125,67 @@ def test_synthesis_fails_if_a_method_added_later_skips_the_authorizer():
 
 @pytest.mark.parametrize("address", ["", "oncall", "on call@example.com", "a@b"])
 def test_fails_if_alarm_email_is_not_an_address(stack, address):
-    with pytest.raises(ValueError, match=f"alarm_email must be an email address, got {address!r}"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", alarm_email=address)
+    fails(stack, "alarm_email", repr(address), "an email address", alarm_email=address)
 
 
 def test_fails_if_reserved_concurrency_is_below_one(stack):
-    with pytest.raises(ValueError, match="reserved_concurrency must be at least 1"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", reserved_concurrency=0)
+    fails(stack, "reserved_concurrency", "0", "at least 1", reserved_concurrency=0)
 
 
 @pytest.mark.parametrize("days", [0, 36])
 def test_fails_if_recovery_period_is_outside_1_to_35_days(stack, days):
-    with pytest.raises(ValueError, match=f"recovery_period_days must be from 1 to 35, got {days}"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", recovery_period_days=days)
+    fails(stack, "recovery_period_days", str(days), "from 1 to 35", recovery_period_days=days)
 
 
 def test_fails_if_replicas_are_asked_of_a_stack_without_a_region(stack):
-    with pytest.raises(ValueError, match="replica_regions needs a stack with a known region"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", replica_regions=["us-east-1"])
+    fails(stack, "replica_regions", "['us-east-1']", "a stack with a known region", replica_regions=["us-east-1"])
 
 
 def test_fails_if_a_replica_is_in_the_stacks_own_region():
-    stack = cdk.Stack(cdk.App(), "Regional", env=cdk.Environment(region="eu-west-1"))
-    with pytest.raises(ValueError, match="must not include the stack's own region 'eu-west-1'"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", replica_regions=["eu-west-1"])
+    stack = cdk.Stack(cdk.App(), "ValidationStack", env=cdk.Environment(region="eu-west-1"))
+    fails(stack, "replica_regions", "['eu-west-1']", r"other regions than the stack's own \(eu-west-1\)",
+          replica_regions=["eu-west-1"])
 
 
 def test_fails_if_backups_leave_cold_storage_before_its_90_day_minimum(stack):
-    with pytest.raises(ValueError, match=r"at least 90 days after backup_cold_storage_after \(120 days\), got 35"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", backup_cold_storage_after=cdk.Duration.days(30))
+    fails(stack, "backup_retention", "35 days", r"at least 90 days after backup_cold_storage_after \(120 days\)",
+          backup_cold_storage_after=cdk.Duration.days(30))
 
 
-def test_fails_if_recovery_settings_are_given_for_a_table_made_elsewhere(stack):
-    owner = ServerlessCrudApi(stack, "Owner", resource_name="items")
-    with pytest.raises(ValueError, match="apply to a table this construct makes"):
-        ServerlessCrudApi(stack, "Guest", resource_name="notes", table=owner.table, recovery_period_days=7)
+@pytest.mark.parametrize("days", [34, 35])
+def test_fails_if_a_recovery_period_is_given_for_a_table_made_elsewhere_even_the_default_value(stack, days):
+    shared = dynamodb.TableV2.from_table_name(stack, "Shared", "shared")
+    fails(stack, "recovery_period_days", str(days), "left out when table= is passed", table=shared,
+          recovery_period_days=days)
+
+
+def test_a_table_made_elsewhere_with_no_recovery_settings_is_fine(stack):
+    shared = dynamodb.TableV2.from_table_name(stack, "Shared", "shared")
+    ServerlessCrudApi(stack, "Service", resource_name="items", table=shared)
+
+
+def test_fails_if_replicas_are_given_for_a_table_made_elsewhere(stack):
+    shared = dynamodb.TableV2.from_table_name(stack, "Shared", "shared")
+    fails(stack, "replica_regions", "('us-east-1',)", "left out when table= is passed", table=shared,
+          replica_regions=["us-east-1"])
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "given"),
+    [("backup_retention", cdk.Duration.days(35), "35 days"), ("backup_cold_storage_after", cdk.Duration.days(30), "30 days")],
+)
+def test_fails_if_backup_settings_are_given_where_no_backup_is_made_even_the_default_value(stack, prop, value, given):
+    fails(stack, prop, given, "left out when no backup is made", backup=False, **{prop: value})
 
 
 def test_fails_if_both_a_new_and_an_existing_web_acl_are_asked_for(stack):
-    with pytest.raises(ValueError, match="pass one or the other"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", waf=True, web_acl_arn="arn:aws:wafv2:...")
+    fails(stack, "web_acl_arn", "'arn:aws:wafv2:...'", "left out with waf=True", waf=True, web_acl_arn="arn:aws:wafv2:...")
 
 
 def test_fails_if_the_waf_rate_limit_is_below_wafs_minimum(stack):
-    with pytest.raises(ValueError, match="waf_rate_limit must be at least 10"):
-        ServerlessCrudApi(stack, "Service", resource_name="items", waf=True, waf_rate_limit=5)
+    fails(stack, "waf_rate_limit", "5", "at least 10", waf=True, waf_rate_limit=5)
+
+
+@pytest.mark.parametrize("limit", [1000, 500])
+def test_fails_if_a_waf_rate_limit_is_given_without_waf_even_the_default_value(stack, limit):
+    fails(stack, "waf_rate_limit", str(limit), "left out unless waf=True", waf_rate_limit=limit)

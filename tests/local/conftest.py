@@ -19,7 +19,7 @@ import pytest
 
 from serverless_meta.local import assembly
 from serverless_meta.local.cognito import LocalUserPools
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 STARTUP_SECONDS = 120
 

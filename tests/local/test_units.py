@@ -175,7 +175,7 @@ def test_local_events_have_the_shape_of_api_gateways():
 def test_cors_preflight_with_several_origins_echoes_the_matching_one(tmp_path):
     from serverless_meta import ServerlessCrudApi
     from serverless_meta.local.gateway import HttpRequest, LocalGateway
-    from tests.conftest import synthesize
+    from tests.support import synthesize
 
     origins = ["https://a.example", "https://b.example"]
     template = synthesize(lambda stack: ServerlessCrudApi(stack, "Cors", resource_name="items", cors_allow_origins=origins))
@@ -198,7 +198,7 @@ def test_a_method_that_requires_an_api_key_is_403_without_one(tmp_path):
 
     from serverless_meta import ServerlessCrudApi
     from serverless_meta.local.gateway import HttpRequest, LocalGateway
-    from tests.conftest import synthesize
+    from tests.support import synthesize
 
     template = synthesize(
         lambda stack: ServerlessCrudApi(stack, "Keys", resource_name="items", usage_plan=apigateway.UsagePlanProps())

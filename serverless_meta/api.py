@@ -1,0 +1,272 @@
+"""The service's REST API: routes to the functions, the Cognito authorizer on every method, the stage.
+
+Security never depends on call order: the authorizer is the API's default method option, and
+a validation fails synthesis if any method lacks it, even one added after the construct.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import jsii
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IValidation
+
+from serverless_meta.compliance import acknowledge, skip_checkov
+from serverless_meta.handlers.crud_api import contract
+from serverless_meta.operations import ROUTES, Operation
+from serverless_meta.props import ServiceProps
+
+# Content types the 405 answer is mapped for; API Gateway answers 415 to a body of any other type.
+METHOD_NOT_ALLOWED_CONTENT_TYPES = (
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "application/xml",
+    "application/octet-stream",
+    "multipart/form-data",
+    "text/plain",
+    "text/xml",
+)
+_METHOD_NOT_ALLOWED_RESPONSE = apigateway.MethodResponse(
+    status_code="405", response_parameters={"method.response.header.Allow": True}
+)
+
+
+def build_api(
+    scope: Construct,
+    props: ServiceProps,
+    *,
+    user_pool: cognito.IUserPool,
+    functions: Mapping[Operation, lambda_.Function],
+    key: kms.IKey,
+) -> apigateway.RestApi:
+    """The API with its routes, authorizer, throttled and logged stage, and JSON gateway responses."""
+    settings = props.api
+    resource_name = props.resource.name
+    access_logs = logs.LogGroup(scope, "AccessLogs", retention=props.functions.log_retention, encryption_key=key)
+    authorizer = apigateway.CognitoUserPoolsAuthorizer(scope, "Authorizer", cognito_user_pools=[user_pool])
+    api = apigateway.RestApi(
+        scope,
+        "Api",
+        rest_api_name=Names.unique_resource_name(scope, separator="-", max_length=255),
+        description=f"{resource_name}: CRUD over the caller's items",
+        endpoint_types=[apigateway.EndpointType.REGIONAL],
+        cloud_watch_role=False,
+        default_method_options=apigateway.MethodOptions(
+            authorizer=authorizer,
+            authorization_type=apigateway.AuthorizationType.COGNITO,
+            api_key_required=settings.usage_plan is not None or None,
+        ),
+        default_cors_preflight_options=_cors_options(settings.cors_allow_origins, props.resource.operations)
+        if settings.cors_allow_origins
+        else None,
+        deploy_options=apigateway.StageOptions(
+            stage_name=settings.stage_name,
+            throttling_rate_limit=settings.throttling.rate_limit,
+            throttling_burst_limit=settings.throttling.burst_limit,
+            method_options=_operation_throttling(props),
+            access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+            access_log_format=_access_log_format(),
+            tracing_enabled=True,
+            logging_level=apigateway.MethodLoggingLevel.ERROR,
+            data_trace_enabled=False,
+            metrics_enabled=True,
+        ),
+    )
+    if settings.cloud_watch_role:
+        api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(scope)))
+    skip_checkov(
+        api.deployment_stage.node.default_child,
+        "CKV_AWS_120",
+        "No response caching: every response is one caller's items and changes with each write; a cache "
+        "keyed without the Authorization header would serve one user's data to another.",
+    )
+    collection = api.root.add_resource(resource_name)
+    _add_methods(props, collection, functions, on_item=False)
+    if any(ROUTES[op].on_item for op in props.resource.operations):
+        _add_methods(props, collection.add_resource("{id}"), functions, on_item=True)
+    _add_gateway_responses(api, settings.cors_allow_origins)
+    acknowledge(
+        api,
+        "AwsSolutions-APIG2",
+        "The handlers validate every request (id, query, JSON body against the resource's schema) and "
+        "answer 400 with a JSON message; a model at the gateway would duplicate that schema with "
+        "different error messages.",
+    )
+    scope.node.add_validation(_EveryMethodAuthorized(api, cors=bool(settings.cors_allow_origins)))
+    return api
+
+
+def build_usage_plan(scope: Construct, props: ServiceProps, *, api: apigateway.RestApi) -> apigateway.UsagePlan | None:
+    """A usage plan for the stage, metering the API keys every method then requires; None unless asked for."""
+    plan_props = props.api.usage_plan
+    if plan_props is None:
+        return None
+    plan = api.add_usage_plan(
+        "UsagePlan",
+        name=plan_props.name,
+        description=plan_props.description,
+        throttle=plan_props.throttle,
+        quota=plan_props.quota,
+    )
+    plan.add_api_stage(stage=api.deployment_stage)
+    return plan
+
+
+def _operation_throttling(props: ServiceProps) -> dict[str, apigateway.MethodDeploymentOptions]:
+    collection_path = f"/{props.resource.name}"
+    return {
+        f"{collection_path}{'/{id}' if ROUTES[op].on_item else ''}/{ROUTES[op].method}": (
+            apigateway.MethodDeploymentOptions(
+                throttling_rate_limit=settings.rate_limit, throttling_burst_limit=settings.burst_limit
+            )
+        )
+        for op, settings in props.api.operation_throttling.items()
+    }
+
+
+def _add_methods(
+    props: ServiceProps,
+    resource: apigateway.Resource,
+    functions: Mapping[Operation, lambda_.Function],
+    *,
+    on_item: bool,
+) -> None:
+    """The resource's operations, each to its function, and ANY for the other methods (405)."""
+    operations = [op for op in props.resource.operations if ROUTES[op].on_item == on_item]
+    for op in operations:
+        resource.add_method(ROUTES[op].method, apigateway.LambdaIntegration(functions[op]))
+    if operations:
+        allowed = sorted(ROUTES[op].method for op in operations)
+        resource.add_method("ANY", _method_not_allowed(allowed), method_responses=[_METHOD_NOT_ALLOWED_RESPONSE])
+
+
+def _add_gateway_responses(api: apigateway.RestApi, cors_allow_origins: Sequence[str]) -> None:
+    """Unknown routes are a JSON 404; with CORS, browsers can read the gateway's own errors."""
+    error_headers = _gateway_error_cors_headers(cors_allow_origins)
+    api.add_gateway_response(
+        "NotFound",
+        type=apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        status_code="404",
+        templates={"application/json": '{"message": "Not Found"}'},
+        response_headers=error_headers or None,
+    )
+    if error_headers:
+        api.add_gateway_response("Default4xx", type=apigateway.ResponseType.DEFAULT_4_XX, response_headers=error_headers)
+        api.add_gateway_response("Default5xx", type=apigateway.ResponseType.DEFAULT_5_XX, response_headers=error_headers)
+
+
+def _access_log_format() -> apigateway.AccessLogFormat:
+    """One JSON line per request, with the caller's Cognito sub and the request id the handlers log."""
+    fields = apigateway.AccessLogField
+    return apigateway.AccessLogFormat.custom(
+        json.dumps(
+            {
+                "requestId": fields.context_request_id(),
+                "requestTime": fields.context_request_time(),
+                "ip": fields.context_identity_source_ip(),
+                "user": fields.context_authorizer_claims("sub"),
+                "method": fields.context_http_method(),
+                "path": fields.context_path(),
+                "resource": fields.context_resource_path(),
+                "status": fields.context_status(),
+                "responseLength": fields.context_response_length(),
+                "responseLatency": fields.context_response_latency(),
+                "integrationLatency": fields.context_integration_latency(),
+                "error": fields.context_error_message(),
+            }
+        )
+    )
+
+
+def _cors_options(origins: Sequence[str], operations: Sequence[Operation]) -> apigateway.CorsOptions:
+    return apigateway.CorsOptions(
+        allow_origins=list(origins),
+        allow_methods=sorted({ROUTES[op].method for op in operations}),
+        allow_headers=list(contract.CORS_ALLOW_HEADERS),
+        expose_headers=list(contract.CORS_EXPOSE_HEADERS),
+        max_age=Duration.seconds(contract.CORS_MAX_AGE_SECONDS),
+    )
+
+
+def _gateway_error_cors_headers(origins: Sequence[str]) -> dict[str, str]:
+    """CORS headers for the gateway's own errors (401, 403, 404, 429, 5XX), so browsers can read them.
+
+    A gateway response cannot pick one of several origins per request; with several, its
+    error bodies (which carry no data) are readable from any origin.
+    """
+    if not origins:
+        return {}
+    return {"Access-Control-Allow-Origin": f"'{origins[0]}'" if len(origins) == 1 else "'*'"}
+
+
+def _method_not_allowed(allowed_methods: Sequence[str]) -> apigateway.MockIntegration:
+    """The gateway's answer to a method a resource does not offer: 405 with ``Allow``."""
+    return apigateway.MockIntegration(
+        passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
+        request_templates={content_type: '{"statusCode": 405}' for content_type in METHOD_NOT_ALLOWED_CONTENT_TYPES},
+        integration_responses=[
+            apigateway.IntegrationResponse(
+                status_code="405",
+                response_parameters={"method.response.header.Allow": f"'{', '.join(allowed_methods)}'"},
+                response_templates={"application/json": '{"message": "Method Not Allowed"}'},
+            )
+        ],
+    )
+
+
+def _api_gateway_account(stack: Stack) -> Construct:
+    """The stack's one API Gateway account setting with a role for execution logs, made on first use."""
+    existing = stack.node.try_find_child("ApiGatewayCloudWatchRole")
+    if existing is not None:
+        return existing
+    holder = Construct(stack, "ApiGatewayCloudWatchRole")
+    role = iam.Role(
+        holder,
+        "Role",
+        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+        ],
+    )
+    account = apigateway.CfnAccount(holder, "Account", cloud_watch_role_arn=role.role_arn)
+    # The setting is the account's, not the stack's: deleting this stack must not break execution
+    # logging for every other API in the region.
+    role.apply_removal_policy(RemovalPolicy.RETAIN)
+    account.apply_removal_policy(RemovalPolicy.RETAIN)
+    acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "AWS's own policy for API Gateway log delivery, the one its documentation prescribes; AWS keeps it "
+        "current as the service changes.",
+    )
+    return holder
+
+
+@jsii.implements(IValidation)
+class _EveryMethodAuthorized:
+    """Fails synthesis if any method of the API, including ones added later, lacks the Cognito authorizer."""
+
+    def __init__(self, api: apigateway.RestApi, *, cors: bool) -> None:
+        self._api = api
+        self._cors = cors
+
+    def validate(self) -> list[str]:
+        errors = []
+        for method in self._api.methods:
+            cfn_method: apigateway.CfnMethod = method.node.default_child
+            if self._cors and method.http_method == "OPTIONS" and cfn_method.integration.type == "MOCK":
+                continue  # the CORS preflight: browsers send it without credentials, by design
+            if cfn_method.authorization_type != "COGNITO_USER_POOLS" or cfn_method.authorizer_id is None:
+                errors.append(
+                    f"{method.http_method} {method.resource.path} has authorization type "
+                    f"{cfn_method.authorization_type!r}; every method must use the Cognito authorizer"
+                )
+        return errors

@@ -1,0 +1,330 @@
+"""The props of a ServerlessCrudApi as one frozen, typed value, validated in one place.
+
+``ServerlessCrudApi`` takes its props as keyword arguments (its public API); it gathers them
+into a ``ServiceProps``, grouped by the part of the service each group shapes, and
+``validate`` checks them all before anything is built. Builders receive the checked value.
+
+Props whose default depends on other props are ``None`` when left out, so that a value
+passed explicitly is never mistaken for the default (``recovery_period_days=35`` beside
+``table=`` is as wrong as ``recovery_period_days=34``); ``defaults`` holds what they mean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from serverless_meta import defaults
+from serverless_meta.handlers.crud_api import contract
+from serverless_meta.operations import Operation
+
+
+class InvalidPropError(ValueError):
+    """A prop of a ServerlessCrudApi is invalid. The message names the construct's path, the prop, what
+    was given and what is expected; so do the attributes of the same names."""
+
+    def __init__(self, path: str, prop: str, given: Any, expected: str) -> None:
+        self.path = path
+        self.prop = prop
+        self.given = given
+        self.expected = expected
+        super().__init__(f"{path}: {prop} must be {expected}; got {_show(given)}")
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """When each alarm of a service fires; override any of them, e.g. ``AlarmThresholds(latency_p99=...)``."""
+
+    server_error_percent: float = 1.0
+    """API 5XX answers, as a percentage of requests."""
+    client_error_percent: float = 25.0
+    """API 4XX answers, as a percentage of requests: a spike of rejected requests (a broken client, a probe)."""
+    client_error_minimum_requests: int = 20
+    """Requests a minute must have before its 4XX percentage counts, so that one user's typo pages nobody."""
+    latency_p99: Duration = Duration.seconds(2)
+    """API p99 latency."""
+    function_errors: int = 1
+    """Failed invocations of one function in a minute (handled faults are 500s, counted by the API alarm)."""
+    function_throttles: int = 1
+    """Throttled invocations of one function in a minute: its reserved concurrency is exhausted."""
+    function_duration_percent_of_timeout: float = 80.0
+    """A function's p99 duration, as a percentage of its timeout."""
+    table_throttled_requests: int = 1
+    """DynamoDB requests throttled in a minute, over the service's operations."""
+    table_system_errors: int = 1
+    """DynamoDB 500s in a minute, over the service's operations."""
+    table_user_errors: int = 10
+    """DynamoDB 400s in a minute; CloudWatch counts these for the whole account and region."""
+
+
+@dataclass(frozen=True)
+class ResourceShape:
+    """What the items are: the URL path, the operations, and the attributes the server owns."""
+
+    name: str
+    operations: tuple[Operation, ...]
+    id_attribute: str
+    timestamp_attribute: str | None
+    item_schema: Mapping[str, Any] | None
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
+class DataProps:
+    """Where items are stored, and how they are recovered."""
+
+    table: dynamodb.ITableV2 | None
+    recovery_period_days: int | None
+    replica_regions: tuple[str, ...]
+    backup: bool | None
+    backup_retention: Duration | None
+    backup_cold_storage_after: Duration | None
+
+    @property
+    def makes_table(self) -> bool:
+        return self.table is None
+
+    @property
+    def backs_up(self) -> bool:
+        """A table this construct makes is backed up unless ``backup=False``; one passed in only with ``backup=True``."""
+        return self.backup if self.backup is not None else self.makes_table
+
+
+@dataclass(frozen=True)
+class FunctionProps:
+    """How each operation's function runs."""
+
+    memory_size: int
+    timeout: Duration
+    reserved_concurrency: int | None
+    log_retention: logs.RetentionDays
+    metrics_namespace: str
+    powertools_layer: lambda_.ILayerVersion | None
+
+
+@dataclass(frozen=True)
+class ApiProps:
+    """The REST API in front of the functions, and who may call it."""
+
+    user_pool: cognito.IUserPool | None
+    stage_name: str
+    throttling: apigateway.ThrottleSettings
+    operation_throttling: Mapping[Operation, apigateway.ThrottleSettings]
+    cors_allow_origins: tuple[str, ...]
+    usage_plan: apigateway.UsagePlanProps | None
+    cloud_watch_role: bool
+
+
+@dataclass(frozen=True)
+class EdgeProps:
+    """A WAF web ACL in front of the stage: a new one, an existing one, or none."""
+
+    waf: bool
+    web_acl_arn: str | None
+    waf_rate_limit: int | None
+
+
+@dataclass(frozen=True)
+class MonitoringProps:
+    """Who hears about the alarms, and when they fire."""
+
+    alarm_topic: sns.ITopic | None
+    alarm_email: str | None
+    thresholds: AlarmThresholds
+
+
+@dataclass(frozen=True)
+class ServiceProps:
+    """Every prop of one ServerlessCrudApi, grouped by the part of the service it shapes."""
+
+    resource: ResourceShape
+    data: DataProps
+    functions: FunctionProps
+    api: ApiProps
+    edge: EdgeProps
+    monitoring: MonitoringProps
+    encryption_key: kms.IKey | None
+
+
+_RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# API Gateway ends an integration at 29 s: a function allowed longer would be cut off mid-write.
+API_GATEWAY_TIMEOUT = Duration.seconds(29)
+# AWS Backup keeps a recovery point in cold storage for at least 90 days.
+COLD_STORAGE_MINIMUM = Duration.days(90)
+
+
+def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
+    """``props`` checked, with operations in canonical order; raises InvalidPropError on the first bad prop."""
+    check = _Checker(scope.node.path)
+    operations = check.operations(props.resource.operations)
+    props = dataclasses.replace(
+        props,
+        resource=dataclasses.replace(props.resource, operations=operations),
+        api=dataclasses.replace(
+            props.api, operation_throttling=check.operation_throttling(props.api.operation_throttling, operations)
+        ),
+    )
+    check.resource(props.resource)
+    check.data(Stack.of(scope), props.data)
+    check.functions(props.functions)
+    check.api(props.api)
+    check.edge(props.edge)
+    check.monitoring(props.monitoring)
+    return props
+
+
+@dataclass(frozen=True)
+class _Checker:
+    path: str
+
+    def fail(self, prop: str, given: Any, expected: str) -> InvalidPropError:
+        return InvalidPropError(self.path, prop, given, expected)
+
+    def operations(self, given: Sequence[Operation | str]) -> tuple[Operation, ...]:
+        expected = f"some of {', '.join(repr(op.value) for op in Operation)}"
+        requested = set()
+        for operation in given:
+            try:
+                requested.add(Operation(operation))
+            except ValueError:
+                raise self.fail("operations", operation, f"{expected} (an unknown operation)") from None
+        if not requested:
+            raise self.fail("operations", list(given), f"at least one operation: {expected}")
+        return tuple(op for op in Operation if op in requested)
+
+    def operation_throttling(
+        self, given: Mapping[Operation | str, apigateway.ThrottleSettings], operations: tuple[Operation, ...]
+    ) -> dict[Operation, apigateway.ThrottleSettings]:
+        checked = {}
+        for name, settings in given.items():
+            if name not in {op.value for op in operations}:
+                offered = ", ".join(repr(op.value) for op in operations)
+                raise self.fail("operation_throttling", name, f"keyed by operations the service offers ({offered})")
+            checked[Operation(name)] = settings
+        return checked
+
+    def resource(self, shape: ResourceShape) -> None:
+        if not _RESOURCE_NAME.match(shape.name):
+            raise self.fail(
+                "resource_name",
+                shape.name,
+                "lower-case letters, digits and hyphens, starting with a letter (at most 63 characters)",
+            )
+        self.attribute_name("id_attribute", shape.id_attribute)
+        if shape.timestamp_attribute is not None:
+            self.attribute_name("timestamp_attribute", shape.timestamp_attribute)
+            if shape.timestamp_attribute == shape.id_attribute:
+                raise self.fail("timestamp_attribute", shape.timestamp_attribute, "a name other than id_attribute's")
+        self.item_schema(shape.item_schema)
+        if shape.max_body_bytes < 1:
+            raise self.fail("max_body_bytes", shape.max_body_bytes, "a positive number of bytes")
+
+    def attribute_name(self, prop: str, name: str) -> None:
+        if not _ATTRIBUTE_NAME.match(name) or name in contract.STORED_ATTRIBUTES:
+            reserved = ", ".join(sorted(contract.STORED_ATTRIBUTES))
+            raise self.fail(prop, name, f"a plain attribute name (letters, digits, underscores) other than {reserved}")
+
+    def item_schema(self, schema: Mapping[str, Any] | None) -> None:
+        if schema is None:
+            return
+        if not isinstance(schema, Mapping) or schema.get("type") != "object":
+            raise self.fail("item_schema", schema, 'a JSON Schema for an object ({"type": "object", ...})')
+        import fastjsonschema  # only services with a schema pay for this import
+
+        try:
+            fastjsonschema.compile(dict(schema))
+        except fastjsonschema.JsonSchemaDefinitionException as error:
+            raise self.fail("item_schema", schema, f"a valid JSON Schema ({error})") from None
+
+    def data(self, stack: Stack, data: DataProps) -> None:
+        if not data.makes_table:
+            for prop, value in (("recovery_period_days", data.recovery_period_days), ("replica_regions", data.replica_regions)):
+                if value:
+                    raise self.fail(
+                        prop, value, "left out when table= is passed: set it where that table is made"
+                    )
+        if data.recovery_period_days is not None and not 1 <= data.recovery_period_days <= 35:
+            raise self.fail("recovery_period_days", data.recovery_period_days, "from 1 to 35")
+        if data.replica_regions:
+            if Token.is_unresolved(stack.region):
+                raise self.fail(
+                    "replica_regions",
+                    list(data.replica_regions),
+                    "given to a stack with a known region: give the stack env=Environment(region=...)",
+                )
+            if stack.region in data.replica_regions:
+                raise self.fail(
+                    "replica_regions", list(data.replica_regions), f"other regions than the stack's own ({stack.region})"
+                )
+        if not data.backs_up:
+            for prop, value in (
+                ("backup_retention", data.backup_retention),
+                ("backup_cold_storage_after", data.backup_cold_storage_after),
+            ):
+                if value is not None:
+                    raise self.fail(prop, value, "left out when no backup is made (backup=True makes one)")
+        retention = data.backup_retention or defaults.BACKUP_RETENTION
+        if retention.to_days() < 1:
+            raise self.fail("backup_retention", retention, "at least 1 day")
+        if data.backup_cold_storage_after is not None:
+            minimum = data.backup_cold_storage_after.to_days() + COLD_STORAGE_MINIMUM.to_days()
+            if retention.to_days() < minimum:
+                raise self.fail(
+                    "backup_retention",
+                    retention,
+                    f"at least 90 days after backup_cold_storage_after ({minimum} days)",
+                )
+
+    def functions(self, functions: FunctionProps) -> None:
+        if not 128 <= functions.memory_size <= 10_240:
+            raise self.fail("memory_size", functions.memory_size, "from 128 to 10240 MiB (Lambda's range)")
+        if not 1 <= functions.timeout.to_seconds() < API_GATEWAY_TIMEOUT.to_seconds():
+            raise self.fail("timeout", functions.timeout, "at least 1 second and under API Gateway's 29 s integration limit")
+        if functions.reserved_concurrency is not None and functions.reserved_concurrency < 1:
+            raise self.fail("reserved_concurrency", functions.reserved_concurrency, "at least 1 (or None)")
+
+    def api(self, api: ApiProps) -> None:
+        if not _STAGE_NAME.match(api.stage_name):
+            raise self.fail("stage_name", api.stage_name, "letters, digits, hyphens and underscores (1 to 128)")
+        for origin in api.cors_allow_origins:
+            if not origin or "," in origin or origin != origin.strip():
+                raise self.fail("cors_allow_origins", list(api.cors_allow_origins), "origins such as 'https://app.example.com'")
+
+    def edge(self, edge: EdgeProps) -> None:
+        if edge.waf and edge.web_acl_arn:
+            raise self.fail(
+                "web_acl_arn",
+                edge.web_acl_arn,
+                "left out with waf=True (which makes a new web ACL; web_acl_arn uses an existing one)",
+            )
+        if edge.waf_rate_limit is not None:
+            if not edge.waf:
+                raise self.fail("waf_rate_limit", edge.waf_rate_limit, "left out unless waf=True (it limits the new web ACL)")
+            if edge.waf_rate_limit < 10:
+                raise self.fail("waf_rate_limit", edge.waf_rate_limit, "at least 10 (WAF's minimum)")
+
+    def monitoring(self, monitoring: MonitoringProps) -> None:
+        if monitoring.alarm_email is not None and not _EMAIL.match(monitoring.alarm_email):
+            raise self.fail("alarm_email", monitoring.alarm_email, "an email address")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Duration):
+        return value.to_human_string()
+    return repr(value)

@@ -1,0 +1,34 @@
+"""Helpers the test modules share: the project's own Node.js for jsii, synthesis, template look-ups."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_NODE_BIN = ROOT / "node_modules" / ".bin"
+if _NODE_BIN.is_dir():
+    # jsii starts `node` from PATH: use the supported Node.js from our npm dependencies, as `make` does.
+    os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ['PATH']}"
+
+SAMPLE_STACK = "ServerlessMeta"
+
+
+def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def synthesize(build):
+    """A stack in a fresh app, built by ``build(stack)`` and synthesized once, as an assertions Template."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "TestStack", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    build(stack)
+    return Template.from_stack(stack)
