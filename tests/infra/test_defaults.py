@@ -52,7 +52,7 @@ def test_table_is_single_table_design_on_demand(template):
     )
 
 
-def test_table_has_point_in_time_recovery_and_deletion_protection(template):
+def test_table_has_point_in_time_recovery_35_days_back_and_deletion_protection(template):
     # cdk-nag does not check a TableV2's PITR, so this test does.
     template.has_resource_properties(
         "AWS::DynamoDB::GlobalTable",
@@ -60,7 +60,10 @@ def test_table_has_point_in_time_recovery_and_deletion_protection(template):
             "Replicas": [
                 Match.object_like(
                     {
-                        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                        "PointInTimeRecoverySpecification": {
+                            "PointInTimeRecoveryEnabled": True,
+                            "RecoveryPeriodInDays": 35,
+                        },
                         "DeletionProtectionEnabled": True,
                     }
                 )
@@ -76,24 +79,6 @@ def test_table_is_retained_and_encrypted_at_rest(template):
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": Match.object_like({"SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"}}),
-        },
-    )
-
-
-def test_point_in_time_recovery_reaches_back_35_days(template):
-    template.has_resource_properties(
-        "AWS::DynamoDB::GlobalTable",
-        {
-            "Replicas": [
-                Match.object_like(
-                    {
-                        "PointInTimeRecoverySpecification": {
-                            "PointInTimeRecoveryEnabled": True,
-                            "RecoveryPeriodInDays": 35,
-                        }
-                    }
-                )
-            ]
         },
     )
 

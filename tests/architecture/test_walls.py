@@ -1,0 +1,83 @@
+"""The walls between the parts hold, and the import contracts that state them catch a breach.
+
+The contracts live in pyproject.toml ([tool.importlinter]); import-linter checks them here,
+on this checkout, and on a copy with one forbidden import added across each wall.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+# Every wall, with an import that breaches it: (contract id, file, line to add).
+BREACHES = {
+    "handlers-without-cdk": ("lambda/crud_api/items.py", "import serverless_meta.props"),
+    "construct-without-local-mode": ("serverless_meta/props.py", "import serverless_meta.local.template"),
+    "local-mode-without-cdk": ("serverless_meta/local/template.py", "import aws_cdk"),
+    "boto3-only-in-data-access": ("lambda/crud_api/app.py", "import boto3"),
+}
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(tree / "pyproject.toml")],
+        cwd=tree,
+        env={"PYTHONPATH": f"{tree / 'lambda'}:{tree}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def contracts() -> dict[str, str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    return {contract["id"]: contract["name"] for contract in config["contracts"]}
+
+
+def test_every_wall_holds():
+    completed = lint_imports(ROOT)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert f"Contracts: {len(BREACHES)} kept, 0 broken." in completed.stdout
+
+
+def test_each_wall_has_a_contract_and_a_breach_that_shows_it_works():
+    assert set(contracts()) == set(BREACHES)
+
+
+def test_a_forbidden_import_across_any_wall_breaks_its_contract(tmp_path):
+    tree = tmp_path / "tree"
+    for part in ("serverless_meta", "lambda"):
+        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    for relative, line in BREACHES.values():
+        with (tree / relative).open("a") as module:
+            module.write(f"\n{line}  # a breach\n")
+
+    completed = lint_imports(tree)
+
+    assert completed.returncode != 0
+    for contract_id, name in contracts().items():
+        assert f"{' '.join(name.split())} BROKEN" in " ".join(completed.stdout.split()), contract_id
+    assert f"Contracts: 0 kept, {len(BREACHES)} broken." in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        f"serverless_meta.{path.stem}"
+        for path in (ROOT / "serverless_meta").glob("*.py")
+        if path.stem not in ("__init__", "__main__")
+    ),
+)
+def test_local_mode_is_walled_off_from_every_construct_module(module):
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (local_contract,) = [c for c in config["contracts"] if c["id"] == "local-mode-without-cdk"]
+    assert module in local_contract["forbidden_modules"], f"a new construct module: add {module} to the contract"
