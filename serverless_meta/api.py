@@ -21,6 +21,7 @@ from constructs import Construct, IValidation
 
 from serverless_meta.compliance import acknowledge, skip_checkov
 from serverless_meta.handlers.crud_api import contract
+from serverless_meta.identity import operation_scope_names
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.props import ServiceProps
 
@@ -142,7 +143,11 @@ def _add_methods(
     """The resource's operations, each to its function, and ANY for the other methods (405)."""
     operations = [op for op in props.resource.operations if ROUTES[op].on_item == on_item]
     for op in operations:
-        resource.add_method(ROUTES[op].method, apigateway.LambdaIntegration(functions[op]))
+        resource.add_method(
+            ROUTES[op].method,
+            apigateway.LambdaIntegration(functions[op]),
+            authorization_scopes=operation_scope_names(props, op) or None,
+        )
     if operations:
         allowed = sorted(ROUTES[op].method for op in operations)
         resource.add_method("ANY", _method_not_allowed(allowed), method_responses=[_METHOD_NOT_ALLOWED_RESPONSE])

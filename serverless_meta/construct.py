@@ -27,7 +27,13 @@ from serverless_meta.api import build_api, build_usage_plan
 from serverless_meta.edge import build_edge
 from serverless_meta.encryption import build_service_key
 from serverless_meta.functions import build_functions
-from serverless_meta.identity import build_user_pool, build_user_pool_client
+from serverless_meta.identity import (
+    build_machine_client,
+    build_resource_server,
+    build_user_pool,
+    build_user_pool_client,
+    build_user_pool_domain,
+)
 from serverless_meta.monitoring import build_alarm_subscription, build_alarm_topic, build_monitoring
 from serverless_meta.operations import Operation
 from serverless_meta.props import (
@@ -54,7 +60,9 @@ class ServerlessCrudApi(Construct):
     ``<resource_name>#<id>``), so services can share one table.
 
     Attributes: ``props`` (the checked props), ``table``, ``api``, ``functions`` (by Operation),
-    ``user_pool``, ``user_pool_client`` (None when ``user_pool`` was passed in), ``encryption_key``,
+    ``user_pool``, ``user_pool_client`` (None when ``user_pool`` was passed in), ``resource_server``
+    and ``machine_client`` (None without ``operation_scopes`` / ``machine_client``), ``user_pool_domain``
+    (None without ``cognito_domain_prefix``), ``encryption_key``,
     ``alarm_topic``, ``alarms``, ``dashboard``, ``backup`` (None without one), ``web_acl``
     (None unless ``waf=True``), ``usage_plan`` (None without one).
     """
@@ -70,6 +78,7 @@ class ServerlessCrudApi(Construct):
         item_schema: Mapping[str, Any] | None = None,
         timestamp_attribute: str | None = None,
         max_body_bytes: int = defaults.MAX_BODY_BYTES,
+        require_if_match: bool = False,
         table: dynamodb.ITableV2 | None = None,
         recovery_period_days: int | None = None,
         replica_regions: Sequence[str] = (),
@@ -77,6 +86,10 @@ class ServerlessCrudApi(Construct):
         backup_retention: Duration | None = None,
         backup_cold_storage_after: Duration | None = None,
         user_pool: cognito.IUserPool | None = None,
+        operation_groups: Mapping[Operation | str, Sequence[str]] | None = None,
+        operation_scopes: Mapping[Operation | str, Sequence[str]] | None = None,
+        machine_client: bool = False,
+        cognito_domain_prefix: str | None = None,
         alarm_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         memory_size: int = defaults.MEMORY_SIZE,
@@ -112,6 +125,10 @@ class ServerlessCrudApi(Construct):
             :default: - none; every item carries ``createdAt`` and ``updatedAt`` (ISO 8601, UTC)
         :param max_body_bytes: The largest request body accepted; a larger one is a 400.
             :default: 32768
+        :param require_if_match: Refuse a replace or delete without ``If-Match`` (428 Precondition Required),
+            so that no client can overwrite a change it has not seen. Otherwise ``If-Match`` is optional: with
+            it a write happens only at that version (412 if the item has changed), without it always.
+            :default: False
         :param table: An existing table to store items in (to share one table between services). It must
             have a string partition key ``pk`` and a string sort key ``sk``. Its recovery settings, backups
             and alarms are its owner's (the construct that made it), unless ``backup=True``.
@@ -134,6 +151,22 @@ class ServerlessCrudApi(Construct):
         :param user_pool: An existing Cognito user pool whose ID tokens the API accepts.
             :default: - a new user pool: admin-created users, email sign-in, 12+ character passwords
             with all character classes, optional TOTP MFA, deletion protection, and one app client
+        :param operation_groups: The Cognito groups allowed to call each operation, e.g.
+            ``{"create": ["editors"], "update": ["editors"], "delete": ["editors"]}``; a caller in none of an
+            operation's groups gets 403 before anything is read or written. Operations not named are open to
+            every signed-in caller.
+            :default: - every operation is open to every signed-in caller
+        :param operation_scopes: OAuth scopes each operation requires, e.g. ``{"create": ["write"]}``: a resource
+            server ``<resource_name>`` with these scopes is added to the user pool, and the operation's method
+            accepts access tokens carrying ``<resource_name>/<scope>`` (as API Gateway's Cognito authorizer
+            does, such a method no longer accepts ID tokens).
+            :default: - no scopes: every method accepts the pool's ID tokens
+        :param machine_client: Add an app client with a secret and the client-credentials grant for every scope
+            of ``operation_scopes``, for machine-to-machine callers (``machine_client`` attribute).
+            :default: False
+        :param cognito_domain_prefix: Give the user pool a Cognito domain with this prefix
+            (``https://<prefix>.auth.<region>.amazoncognito.com``), where machine clients get access tokens.
+            :default: - no domain (a pool passed as ``user_pool`` may have its own)
         :param alarm_topic: An existing SNS topic for alarm and OK notifications.
             :default: - a new SSL-only topic encrypted with ``encryption_key``
         :param encryption_key: The KMS key for the service's log groups, alarm topic and backups. Its
@@ -196,6 +229,7 @@ class ServerlessCrudApi(Construct):
                     timestamp_attribute=timestamp_attribute,
                     item_schema=item_schema,
                     max_body_bytes=max_body_bytes,
+                    require_if_match=require_if_match,
                 ),
                 data=DataProps(
                     table=table,
@@ -221,6 +255,10 @@ class ServerlessCrudApi(Construct):
                     cors_allow_origins=tuple(cors_allow_origins or ()),
                     usage_plan=usage_plan,
                     cloud_watch_role=cloud_watch_role,
+                    operation_groups=dict(operation_groups or {}),
+                    operation_scopes=dict(operation_scopes or {}),
+                    machine_client=machine_client,
+                    cognito_domain_prefix=cognito_domain_prefix,
                 ),
                 edge=EdgeProps(waf=waf, web_acl_arn=web_acl_arn, waf_rate_limit=waf_rate_limit),
                 monitoring=MonitoringProps(alarm_topic=alarm_topic, alarm_email=alarm_email, thresholds=alarm_thresholds),
@@ -235,6 +273,11 @@ class ServerlessCrudApi(Construct):
         self.user_pool_client: cognito.UserPoolClient | None = (
             None if props.api.user_pool else build_user_pool_client(self, props, user_pool=self.user_pool)
         )
+        self.resource_server = build_resource_server(self, props, user_pool=self.user_pool)
+        self.machine_client = build_machine_client(
+            self, props, user_pool=self.user_pool, resource_server=self.resource_server
+        )
+        self.user_pool_domain = build_user_pool_domain(self, props, user_pool=self.user_pool)
         self.encryption_key: kms.IKey = props.encryption_key or build_service_key(self, props)
         self.alarm_topic: sns.ITopic = props.monitoring.alarm_topic or build_alarm_topic(
             self, props, key=self.encryption_key

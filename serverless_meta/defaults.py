@@ -52,6 +52,8 @@ def table(*, recovery_period_days: int, replica_regions: Sequence[str]) -> dynam
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
         encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+        # Idempotency records carry their expiry; items never do, so items are never expired.
+        time_to_live_attribute=contract.EXPIRES_AT,
         replicas=[
             dynamodb.ReplicaTableProps(
                 region=region, point_in_time_recovery_specification=recovery, deletion_protection=True

@@ -66,6 +66,11 @@ def handler_environment(props: ServiceProps, *, table: dynamodb.ITableV2) -> dic
         environment["ITEM_SCHEMA"] = json.dumps(resource.item_schema, separators=(",", ":"))
     if props.api.cors_allow_origins:
         environment["CORS_ALLOW_ORIGINS"] = ",".join(props.api.cors_allow_origins)
+    if resource.require_if_match:
+        environment["REQUIRE_IF_MATCH"] = "true"
+    if props.api.operation_groups:
+        groups = {operation.value: list(names) for operation, names in props.api.operation_groups.items()}
+        environment["OPERATION_GROUPS"] = json.dumps(groups, separators=(",", ":"))
     return environment
 
 

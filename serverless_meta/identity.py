@@ -32,3 +32,72 @@ def build_user_pool(scope: Construct, props: ServiceProps) -> cognito.UserPool:
 def build_user_pool_client(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserPool) -> cognito.UserPoolClient:
     """The pool's public app client (SRP sign-in, no secret, no OAuth flows)."""
     return user_pool.add_client("UserPoolClient", **defaults.kwargs(defaults.USER_POOL_CLIENT))
+
+
+def build_resource_server(
+    scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserPool
+) -> cognito.UserPoolResourceServer | None:
+    """The OAuth scopes of ``operation_scopes`` under the resource server ``<resource_name>``; None without any."""
+    names = sorted({name for scopes in props.api.operation_scopes.values() for name in scopes})
+    if not names:
+        return None
+    # In the service's scope, not the pool's: services sharing a pool each add their own.
+    return cognito.UserPoolResourceServer(
+        scope,
+        "ResourceServer",
+        user_pool=user_pool,
+        identifier=props.resource.name,
+        user_pool_resource_server_name=f"{props.resource.name} API",
+        scopes=[
+            cognito.ResourceServerScope(scope_name=name, scope_description=f"{name} on {props.resource.name}")
+            for name in names
+        ],
+    )
+
+
+def operation_scope_names(props: ServiceProps, operation: str) -> list[str]:
+    """An operation's scopes as access tokens carry them: ``<resource server>/<scope>``."""
+    return [f"{props.resource.name}/{name}" for name in props.api.operation_scopes.get(operation, ())]
+
+
+def build_machine_client(
+    scope: Construct,
+    props: ServiceProps,
+    *,
+    user_pool: cognito.IUserPool,
+    resource_server: cognito.UserPoolResourceServer | None,
+) -> cognito.UserPoolClient | None:
+    """A confidential app client with the client-credentials grant for every scope of the service; None unless asked for."""
+    if not props.api.machine_client or resource_server is None:
+        return None
+    names = sorted({name for scopes in props.api.operation_scopes.values() for name in scopes})
+    return cognito.UserPoolClient(
+        scope,
+        "MachineClient",
+        user_pool=user_pool,
+        generate_secret=True,
+        auth_flows=cognito.AuthFlow(),
+        prevent_user_existence_errors=True,
+        access_token_validity=defaults.USER_POOL_CLIENT.access_token_validity,
+        o_auth=cognito.OAuthSettings(
+            flows=cognito.OAuthFlows(client_credentials=True),
+            scopes=[
+                cognito.OAuthScope.resource_server(
+                    resource_server, cognito.ResourceServerScope(scope_name=name, scope_description=name)
+                )
+                for name in names
+            ],
+        ),
+    )
+
+
+def build_user_pool_domain(
+    scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserPool
+) -> cognito.UserPoolDomain | None:
+    """The pool's Cognito domain, where machine clients get their access tokens; None unless a prefix is given."""
+    prefix = props.api.cognito_domain_prefix
+    if prefix is None:
+        return None
+    return cognito.UserPoolDomain(
+        scope, "UserPoolDomain", user_pool=user_pool, cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix)
+    )

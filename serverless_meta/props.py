@@ -80,6 +80,7 @@ class ResourceShape:
     timestamp_attribute: str | None
     item_schema: Mapping[str, Any] | None
     max_body_bytes: int
+    require_if_match: bool
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ class ApiProps:
     cors_allow_origins: tuple[str, ...]
     usage_plan: apigateway.UsagePlanProps | None
     cloud_watch_role: bool
+    operation_groups: Mapping[Operation, tuple[str, ...]]
+    operation_scopes: Mapping[Operation, tuple[str, ...]]
+    machine_client: bool
+    cognito_domain_prefix: str | None
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,11 @@ _RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# API Gateway passes a caller's groups as one comma-separated claim: a name must hold neither.
+_GROUP_NAME = re.compile(r"^[^,\s]{1,128}$")
+# Cognito's custom scope names (RFC 6749's scope-token, less the "/" that joins it to the resource server).
+_SCOPE_NAME = re.compile(r"^[\x21\x23-\x2e\x30-\x5b\x5d-\x7e]{1,256}$")
+_DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # API Gateway ends an integration at 29 s: a function allowed longer would be cut off mid-write.
 API_GATEWAY_TIMEOUT = Duration.seconds(29)
 # AWS Backup keeps a recovery point in cold storage for at least 90 days.
@@ -173,11 +183,15 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     """``props`` checked, with operations in canonical order; raises InvalidPropError on the first bad prop."""
     check = _Checker(scope.node.path)
     operations = check.operations(props.resource.operations)
+    api = props.api
     props = dataclasses.replace(
         props,
         resource=dataclasses.replace(props.resource, operations=operations),
         api=dataclasses.replace(
-            props.api, operation_throttling=check.operation_throttling(props.api.operation_throttling, operations)
+            api,
+            operation_throttling=check.by_operation("operation_throttling", api.operation_throttling, operations),
+            operation_groups=check.by_operation("operation_groups", api.operation_groups, operations, listed=True),
+            operation_scopes=check.by_operation("operation_scopes", api.operation_scopes, operations, listed=True),
         ),
     )
     check.resource(props.resource)
@@ -208,15 +222,21 @@ class _Checker:
             raise self.fail("operations", list(given), f"at least one operation: {expected}")
         return tuple(op for op in Operation if op in requested)
 
-    def operation_throttling(
-        self, given: Mapping[Operation | str, apigateway.ThrottleSettings], operations: tuple[Operation, ...]
-    ) -> dict[Operation, apigateway.ThrottleSettings]:
+    def by_operation(
+        self, prop: str, given: Mapping[Operation | str, Any], operations: tuple[Operation, ...], *, listed: bool = False
+    ) -> dict[Operation, Any]:
+        """A prop keyed by operation, keyed by Operation; every key must be an operation the service offers.
+
+        ``listed``: each value is a list of names, kept as a tuple (one string is a list forgotten).
+        """
         checked = {}
-        for name, settings in given.items():
+        for name, value in given.items():
             if name not in {op.value for op in operations}:
                 offered = ", ".join(repr(op.value) for op in operations)
-                raise self.fail("operation_throttling", name, f"keyed by operations the service offers ({offered})")
-            checked[Operation(name)] = settings
+                raise self.fail(prop, name, f"keyed by operations the service offers ({offered})")
+            if listed and isinstance(value, str):
+                raise self.fail(prop, {name: value}, f"a list of names per operation, e.g. {{{name!r}: [{value!r}]}}")
+            checked[Operation(name)] = tuple(value) if listed else value
         return checked
 
     def resource(self, shape: ResourceShape) -> None:
@@ -236,8 +256,8 @@ class _Checker:
             raise self.fail("max_body_bytes", shape.max_body_bytes, "a positive number of bytes")
 
     def attribute_name(self, prop: str, name: str) -> None:
-        if not _ATTRIBUTE_NAME.match(name) or name in contract.STORED_ATTRIBUTES:
-            reserved = ", ".join(sorted(contract.STORED_ATTRIBUTES))
+        if not _ATTRIBUTE_NAME.match(name) or name in contract.RESERVED_ATTRIBUTES:
+            reserved = ", ".join(sorted(contract.RESERVED_ATTRIBUTES))
             raise self.fail(prop, name, f"a plain attribute name (letters, digits, underscores) other than {reserved}")
 
     def item_schema(self, schema: Mapping[str, Any] | None) -> None:
@@ -305,6 +325,32 @@ class _Checker:
         for origin in api.cors_allow_origins:
             if not origin or "," in origin or origin != origin.strip():
                 raise self.fail("cors_allow_origins", list(api.cors_allow_origins), "origins such as 'https://app.example.com'")
+        for operation, groups in api.operation_groups.items():
+            if not groups or not all(isinstance(g, str) and _GROUP_NAME.match(g) for g in groups):
+                raise self.fail(
+                    "operation_groups",
+                    {operation.value: groups},
+                    "a list of Cognito group names per operation (no commas or spaces), e.g. {'create': ['editors']}",
+                )
+        for operation, scopes in api.operation_scopes.items():
+            if not scopes or not all(isinstance(s, str) and _SCOPE_NAME.match(s) for s in scopes):
+                raise self.fail(
+                    "operation_scopes",
+                    {operation.value: scopes},
+                    "a list of OAuth scope names per operation (without the resource server's prefix), "
+                    "e.g. {'create': ['write']}",
+                )
+        if api.machine_client and not api.operation_scopes:
+            raise self.fail("machine_client", True, "left out unless operation_scopes names the scopes it may ask for")
+        if api.cognito_domain_prefix is not None and (
+            not _DOMAIN_PREFIX.match(api.cognito_domain_prefix)
+            or any(word in api.cognito_domain_prefix for word in ("aws", "amazon", "cognito"))
+        ):
+            raise self.fail(
+                "cognito_domain_prefix",
+                api.cognito_domain_prefix,
+                "lower-case letters, digits and hyphens (1 to 63), without 'aws', 'amazon' or 'cognito'",
+            )
 
     def edge(self, edge: EdgeProps) -> None:
         if edge.waf and edge.web_acl_arn:

@@ -14,15 +14,27 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ServiceError, UnauthorizedError
+from aws_lambda_powertools.event_handler.exceptions import (
+    BadRequestError,
+    ForbiddenError,
+    ServiceError,
+    UnauthorizedError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crud_api import contract, requests
-from crud_api.items import ItemService
+from crud_api.items import (
+    CreationInFlight,
+    IdempotencyKeyReused,
+    ItemNotFound,
+    ItemService,
+    Versioned,
+    VersionMismatch,
+)
 from crud_api.observability import logger, metrics, tracer
-from crud_api.repository import ItemRepository, UnstorableValueError
+from crud_api.repository import ItemRepository, StorageBusyError, UnstorableValueError
 from crud_api.settings import Settings
 
 
@@ -64,13 +76,29 @@ def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) 
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
-def _caller() -> str:
-    """The caller's Cognito ``sub``: every item belongs to the user who created it."""
+def _item(status: HTTPStatus, versioned: Versioned, headers: dict[str, str] | None = None) -> Response:
+    """An item, with its version as a strong ETag."""
+    return _json(status, versioned.item, {**(headers or {}), "ETag": requests.etag(versioned.version)})
+
+
+def _header(name: str) -> str | None:
+    return app.current_event.headers.get(name)
+
+
+def _caller(operation: str) -> str:
+    """The caller's Cognito ``sub`` (every item belongs to the user who created it), if they may ``operation``.
+
+    The authorizer has checked the token; an operation limited to Cognito groups also needs the
+    caller in one of them (403, before anything is read or written).
+    """
     claims = app.current_event.request_context.authorizer.claims or {}
     owner = claims.get("sub")
     if not owner:
         logger.warning("Request reached the handler without Cognito claims; is the authorizer attached?")
         raise UnauthorizedError("Unauthorized")
+    allowed = settings.operation_groups.get(operation)
+    if allowed and not allowed & requests.parse_groups(claims.get("cognito:groups")):
+        raise ForbiddenError(f"Only members of {', '.join(sorted(allowed))} may {operation} {settings.resource}")
     return owner
 
 
@@ -87,40 +115,104 @@ def _item_not_found(item_id: str) -> ServiceError:
     return ServiceError(HTTPStatus.NOT_FOUND, f"{settings.resource} {item_id} not found")
 
 
+def _expected_versions() -> frozenset[int] | None:
+    """The versions ``If-Match`` allows a write at (None: any); 428 where the service requires it."""
+    tags = requests.parse_entity_tags(_header("If-Match"), "If-Match")
+    if tags is None and settings.require_if_match:
+        raise ServiceError(
+            HTTPStatus.PRECONDITION_REQUIRED,
+            f"If-Match is required: send the ETag of the {settings.resource} item you read",
+        )
+    return None if tags is None or tags.any else tags.strong_versions
+
+
+def _stale(item_id: str, error: VersionMismatch) -> Response:
+    return _json(
+        HTTPStatus.PRECONDITION_FAILED,
+        {"message": f"{settings.resource} {item_id} has changed since it was read: read it again, then retry"},
+        {"ETag": requests.etag(error.current_version)},
+    )
+
+
+def _created(versioned: Versioned) -> Response:
+    location = f"{app.current_event.request_context.path.rstrip('/')}/{versioned.item[settings.id_attribute]}"
+    return _item(HTTPStatus.CREATED, versioned, {"Location": location})
+
+
 def create_item() -> Response:
-    item = service.create(_caller(), _body())
+    owner = _caller("create")
+    data = _body()
+    idempotency_key = requests.parse_idempotency_key(_header(contract.IDEMPOTENCY_KEY_HEADER))
+    if idempotency_key is None:
+        response = _created(service.create(owner, data))
+    else:
+        creation = service.create_once(
+            owner,
+            data,
+            idempotency_key=idempotency_key,
+            request_id=app.current_event.request_context.request_id,
+            claim_millis=app.lambda_context.get_remaining_time_in_millis(),
+            respond=lambda versioned: _stored(_created(versioned)),
+        )
+        if creation.replayed:
+            return _replayed(creation.response)
+        response = _replayed(creation.response, replayed=False)
     metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
-    location = f"{app.current_event.request_context.path.rstrip('/')}/{item[settings.id_attribute]}"
-    return _json(HTTPStatus.CREATED, item, {"Location": location})
+    return response
+
+
+def _stored(response: Response) -> dict[str, Any]:
+    """A response as an idempotency record keeps it, to answer a retry exactly as the first request."""
+    return {"statusCode": int(response.status_code), "headers": dict(response.headers), "body": to_json(response.body)}
+
+
+def _replayed(stored: dict[str, Any], *, replayed: bool = True) -> Response:
+    headers = {name: str(value) for name, value in stored["headers"].items()}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(status_code=int(stored["statusCode"]), body=stored["body"], headers=headers)
 
 
 def list_items() -> Response:
+    owner = _caller("list")
     params = app.current_event.query_string_parameters or {}
-    page = service.list(
-        _caller(), requests.parse_limit(params.get("limit")), after_id=requests.decode_cursor(params.get("next"))
-    )
+    page = service.list(owner, requests.parse_limit(params.get("limit")), after_id=requests.decode_cursor(params.get("next")))
     next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
-    return _json(HTTPStatus.OK, {"items": page.items, "next": next_cursor})
+    items = [{**v.item, contract.ETAG_ATTRIBUTE: requests.etag(v.version)} for v in page.items]
+    return _json(HTTPStatus.OK, {"items": items, "next": next_cursor})
 
 
 def get_item(item_id: str) -> Response:
-    item = service.get(_caller(), requests.parse_item_id(item_id, settings.resource))
-    if item is None:
+    owner, item_id = _caller("get"), requests.parse_item_id(item_id, settings.resource)
+    found = service.get(owner, item_id)
+    if found is None:
         raise _item_not_found(item_id)
-    return _json(HTTPStatus.OK, item)
+    unchanged = requests.parse_entity_tags(_header("If-None-Match"), "If-None-Match")
+    if unchanged is not None and unchanged.matches(found.version, weak=True):
+        return Response(status_code=HTTPStatus.NOT_MODIFIED, body="", headers={"ETag": requests.etag(found.version)})
+    return _item(HTTPStatus.OK, found)
 
 
 def replace_item(item_id: str) -> Response:
-    owner, item_id = _caller(), requests.parse_item_id(item_id, settings.resource)
-    item = service.replace(owner, item_id, _body())
-    if item is None:
-        raise _item_not_found(item_id)
-    return _json(HTTPStatus.OK, item)
+    owner, item_id = _caller("update"), requests.parse_item_id(item_id, settings.resource)
+    versions = _expected_versions()
+    data = _body()
+    try:
+        return _item(HTTPStatus.OK, service.replace(owner, item_id, data, versions=versions))
+    except ItemNotFound:
+        raise _item_not_found(item_id) from None
+    except VersionMismatch as stale:
+        return _stale(item_id, stale)
 
 
 def delete_item(item_id: str) -> Response:
-    if not service.delete(_caller(), requests.parse_item_id(item_id, settings.resource)):
-        raise _item_not_found(item_id)
+    owner, item_id = _caller("delete"), requests.parse_item_id(item_id, settings.resource)
+    try:
+        service.delete(owner, item_id, versions=_expected_versions())
+    except ItemNotFound:
+        raise _item_not_found(item_id) from None
+    except VersionMismatch as stale:
+        return _stale(item_id, stale)
     metrics.add_metric(name="ItemsDeleted", unit=MetricUnit.Count, value=1)
     return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
@@ -173,6 +265,36 @@ def route_not_found(_error: Exception) -> Response:
 @app.exception_handler(ServiceError)
 def client_error(error: ServiceError) -> Response:
     return _json(HTTPStatus(error.status_code), {"message": error.msg})
+
+
+@app.exception_handler(StorageBusyError)
+def storage_busy(error: StorageBusyError) -> Response:
+    """DynamoDB throttled us beyond the SDK's retries: not the caller's fault, and not a fault of ours."""
+    logger.warning("DynamoDB is throttling requests (%s): answering 503", error)
+    return _json(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        {
+            "message": f"The service is busy: retry after {contract.RETRY_AFTER_SECONDS} s",
+            "requestId": app.current_event.request_context.request_id,
+        },
+        {"Retry-After": str(contract.RETRY_AFTER_SECONDS)},
+    )
+
+
+@app.exception_handler(CreationInFlight)
+def creation_in_flight(_error: CreationInFlight) -> Response:
+    return _json(
+        HTTPStatus.CONFLICT,
+        {"message": f"A request with this {contract.IDEMPOTENCY_KEY_HEADER} is still being processed: retry later"},
+    )
+
+
+@app.exception_handler(IdempotencyKeyReused)
+def idempotency_key_reused(_error: IdempotencyKeyReused) -> Response:
+    return _json(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        {"message": f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with another request body: use a new key"},
+    )
 
 
 @app.exception_handler(UnstorableValueError)

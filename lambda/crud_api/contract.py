@@ -25,11 +25,31 @@ DATA_ATTRIBUTE = "data"
 """The client's attributes, as one map, so that a replace is one UpdateItem that keeps the rest."""
 CREATED_AT = "createdAt"
 UPDATED_AT = "updatedAt"
+VERSION = "version"
+"""Counts the item's writes, from 1; items written before versions existed have none (version 0)."""
+EXPIRES_AT = "expiresAt"
+"""Epoch seconds after which the table's time to live removes a record (idempotency records only)."""
 
-STORED_ATTRIBUTES = frozenset({PARTITION_KEY, SORT_KEY, DATA_ATTRIBUTE, CREATED_AT, UPDATED_AT})
+STORED_ATTRIBUTES = frozenset({PARTITION_KEY, SORT_KEY, DATA_ATTRIBUTE, CREATED_AT, UPDATED_AT, VERSION, EXPIRES_AT})
 """The top-level attributes of every stored item: the id and timestamp attributes must be named otherwise."""
 
+ETAG_ATTRIBUTE = "etag"
+"""The ``ETag`` of each item in a list page, so that a client can update an item from a list without a get."""
+
+RESERVED_ATTRIBUTES = STORED_ATTRIBUTES | {ETAG_ATTRIBUTE}
+"""Names the id and timestamp attributes must not take: stored attributes, and what responses add."""
+
+# Idempotent creation: a POST with this header creates at most one item per caller and key.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+IDEMPOTENCY_PARTITION_PREFIX = "idempotency#"
+"""Idempotency records live in the table under ``idempotency#<owner>``, apart from the owner's items."""
+
+# What a rejected caller is told to wait before retrying when DynamoDB is throttling (503).
+RETRY_AFTER_SECONDS = 1
+
 # CORS: what browsers may send and read, for the gateway's preflight and the handler's answers alike.
-CORS_ALLOW_HEADERS = ("Authorization", "Content-Type")
-CORS_EXPOSE_HEADERS = ("Location",)
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", IDEMPOTENCY_KEY_HEADER)
+CORS_EXPOSE_HEADERS = ("Location", "ETag", "Retry-After")
 CORS_MAX_AGE_SECONDS = 3600

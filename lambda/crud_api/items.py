@@ -1,20 +1,31 @@
 """The service logic: what create, read, replace, delete and list mean for one resource.
 
 An item is stored as its server-owned attributes plus the client's attributes in a
-``data`` map, so that a replace is one UpdateItem that keeps ``createdAt``. Callers
-see it flattened: the id, the client's attributes, then the timestamps.
+``data`` map, so that a replace is one UpdateItem that keeps ``createdAt``. Every write
+counts in the item's ``version``, which the HTTP layer shows as its ETag. Callers see the
+item flattened: the id, the client's attributes, then the timestamps.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from crud_api.contract import CREATED_AT, DATA_ATTRIBUTE, UPDATED_AT
-from crud_api.repository import ItemKey, ItemRepository
+from crud_api.contract import (
+    CREATED_AT,
+    DATA_ATTRIBUTE,
+    EXPIRES_AT,
+    IDEMPOTENCY_PARTITION_PREFIX,
+    IDEMPOTENCY_WINDOW_SECONDS,
+    UPDATED_AT,
+    VERSION,
+)
+from crud_api.repository import COMPLETED, IN_PROGRESS, ConditionFailed, ItemKey, ItemRepository
 from crud_api.settings import Settings
 
 
@@ -31,9 +42,45 @@ def _iso(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
+class Versioned:
+    """An item as callers see it, and the version of it they saw."""
+
+    item: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True)
 class ItemPage:
-    items: list[dict[str, Any]]
+    items: list[Versioned]
     last_id: str | None
+
+
+class ItemNotFound(Exception):
+    """No such item (or another caller's: the same answer, so that it is not revealed)."""
+
+
+class VersionMismatch(Exception):
+    """The item is at another version than the caller expected; nothing was written."""
+
+    def __init__(self, current_version: int) -> None:
+        super().__init__(f"the item is at version {current_version}")
+        self.current_version = current_version
+
+
+class CreationInFlight(Exception):
+    """Another request with the same idempotency key is still creating its item."""
+
+
+class IdempotencyKeyReused(Exception):
+    """The idempotency key was first used with another request body."""
+
+
+@dataclass(frozen=True)
+class Creation:
+    """The answer to a create with an idempotency key: the first request's, stored and replayed."""
+
+    response: dict[str, Any]
+    replayed: bool
 
 
 class ItemService:
@@ -51,32 +98,85 @@ class ItemService:
         self._clock = clock
         self._new_id = new_id
 
-    def create(self, owner: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        item_id = self._new_id()
-        now = self._clock()
-        stored: dict[str, Any] = {
-            self._settings.id_attribute: item_id,
-            CREATED_AT: _iso(now),
-            UPDATED_AT: _iso(now),
-            DATA_ATTRIBUTE: dict(data),
-        }
-        if self._settings.timestamp_attribute:
-            stored[self._settings.timestamp_attribute] = int(now.timestamp())
+    def create(self, owner: str, data: Mapping[str, Any]) -> Versioned:
+        item_id, stored = self._new_item(data)
         self._repository.insert(self._key(owner, item_id), stored)
         return self._public(stored)
 
-    def get(self, owner: str, item_id: str) -> dict[str, Any] | None:
+    def create_once(
+        self,
+        owner: str,
+        data: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        request_id: str,
+        claim_millis: int,
+        respond: Callable[[Versioned], dict[str, Any]],
+    ) -> Creation:
+        """Create at most one item per owner and key in a day: a retry gets the first response again.
+
+        Two DynamoDB requests for a first create (claim the key; store the item and the response
+        in one transaction), one for a replay (the claim fails and returns the stored response).
+        A claim lapses after ``claim_millis`` (the function's remaining time), so a function that
+        dies mid-create blocks the key no longer than it could have run.
+
+        Powertools' idempotency utility does the same with three requests (its in-progress record,
+        our PutItem, its completion): it cannot put the item and the completion in one transaction,
+        and its persistence layer makes its own boto3 client outside this repository. So this is ours.
+        """
+        now = self._clock()
+        now_seconds, now_millis = int(now.timestamp()), int(now.timestamp() * 1000)
+        record_key = ItemKey(f"{IDEMPOTENCY_PARTITION_PREFIX}{owner}", f"{self._prefix}{idempotency_key}")
+        fingerprint = _fingerprint(data)
+        claim = {
+            "status": IN_PROGRESS,
+            "fingerprint": fingerprint,
+            "requestId": request_id,
+            "inProgressUntil": now_millis + claim_millis,
+            EXPIRES_AT: now_seconds + IDEMPOTENCY_WINDOW_SECONDS,
+        }
+        holder = self._repository.claim(record_key, claim, now_seconds=now_seconds, now_millis=now_millis)
+        if holder is not None:
+            if holder.get("fingerprint") != fingerprint:
+                raise IdempotencyKeyReused()
+            if holder.get("status") == COMPLETED:
+                return Creation(response=holder["response"], replayed=True)
+            raise CreationInFlight()
+        item_id, stored = self._new_item(data)
+        response = respond(self._public(stored))
+        try:
+            self._repository.insert_completing(
+                self._key(owner, item_id), stored, record_key, {**claim, "status": COMPLETED, "response": response}, request_id
+            )
+        except Exception:
+            self._repository.release(record_key, {**claim, EXPIRES_AT: now_seconds}, request_id)
+            raise
+        return Creation(response=response, replayed=False)
+
+    def get(self, owner: str, item_id: str) -> Versioned | None:
         stored = self._repository.get(self._key(owner, item_id))
         return self._public(stored) if stored else None
 
-    def replace(self, owner: str, item_id: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
-        stored = self._repository.update(
-            self._key(owner, item_id), {DATA_ATTRIBUTE: dict(data), UPDATED_AT: _iso(self._clock())}
-        )
-        return self._public(stored) if stored else None
+    def replace(
+        self, owner: str, item_id: str, data: Mapping[str, Any], *, versions: Collection[int] | None = None
+    ) -> Versioned:
+        """Replace the client's attributes (only at one of ``versions``, if given); raises ItemNotFound or VersionMismatch."""
+        try:
+            stored = self._repository.update(
+                self._key(owner, item_id),
+                {DATA_ATTRIBUTE: dict(data), UPDATED_AT: _iso(self._clock())},
+                versions=versions,
+            )
+        except ConditionFailed as failed:
+            raise _why(failed) from None
+        return self._public(stored)
 
-    def delete(self, owner: str, item_id: str) -> bool:
-        return self._repository.delete(self._key(owner, item_id))
+    def delete(self, owner: str, item_id: str, *, versions: Collection[int] | None = None) -> None:
+        """Delete the item (only at one of ``versions``, if given); raises ItemNotFound or VersionMismatch."""
+        try:
+            self._repository.delete(self._key(owner, item_id), versions=versions)
+        except ConditionFailed as failed:
+            raise _why(failed) from None
 
     def list(self, owner: str, limit: int, after_id: str | None = None) -> ItemPage:
         page = self._repository.query_page(
@@ -87,13 +187,42 @@ class ItemService:
             last_id=page.last_sort_key.removeprefix(self._prefix) if page.last_sort_key else None,
         )
 
+    def _new_item(self, data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        item_id = self._new_id()
+        now = self._clock()
+        stored: dict[str, Any] = {
+            self._settings.id_attribute: item_id,
+            CREATED_AT: _iso(now),
+            UPDATED_AT: _iso(now),
+            DATA_ATTRIBUTE: dict(data),
+            VERSION: 1,
+        }
+        if self._settings.timestamp_attribute:
+            stored[self._settings.timestamp_attribute] = int(now.timestamp())
+        return item_id, stored
+
     def _key(self, owner: str, item_id: str) -> ItemKey:
         return ItemKey(owner, self._prefix + item_id)
 
-    def _public(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+    def _public(self, stored: Mapping[str, Any]) -> Versioned:
         public = {self._settings.id_attribute: stored[self._settings.id_attribute], **stored[DATA_ATTRIBUTE]}
         public[CREATED_AT] = stored[CREATED_AT]
         public[UPDATED_AT] = stored[UPDATED_AT]
         if self._settings.timestamp_attribute:
             public[self._settings.timestamp_attribute] = stored[self._settings.timestamp_attribute]
-        return public
+        return Versioned(public, _version(stored))
+
+
+def _version(stored: Mapping[str, Any]) -> int:
+    """Items written before versions existed have none: version 0, until their first write."""
+    return int(stored.get(VERSION, 0))
+
+
+def _why(failed: ConditionFailed) -> Exception:
+    return ItemNotFound() if failed.current is None else VersionMismatch(_version(failed.current))
+
+
+def _fingerprint(data: Mapping[str, Any]) -> str:
+    """The same body, however it was spaced or ordered, has the same fingerprint."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

@@ -3,29 +3,53 @@
 Every item lives under its owner's partition (``pk``) with a sort key of
 ``<resource>#<id>`` (``sk``), so several resources can share one table and a
 caller's items are one Query away. Each public method is exactly one DynamoDB
-request.
+request; a conditional write that fails says why in the same request (the item as it
+is, through ``ReturnValuesOnConditionCheckFailure``), never through a second read.
 """
 
 from __future__ import annotations
 
 import decimal
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from crud_api.contract import EXPIRES_AT, VERSION
 from crud_api.contract import PARTITION_KEY as PK
 from crud_api.contract import SORT_KEY as SK
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
+# The SDK retries throttled requests (standard mode: 3 attempts with jittered backoff); what is
+# still throttled after them is the caller's to retry later, not a fault of ours.
+_THROTTLED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3})
+
+_VERSION_NAME = {"#version": VERSION}
+IN_PROGRESS = "INPROGRESS"
+COMPLETED = "COMPLETED"
+
 
 class UnstorableValueError(ValueError):
     """An item holds a value DynamoDB cannot store (a number out of its range or precision)."""
+
+
+class StorageBusyError(Exception):
+    """DynamoDB is throttling requests, even after the SDK's retries: the caller should retry later."""
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item not as expected: ``current`` is the item as it is, or None."""
+
+    def __init__(self, current: dict[str, Any] | None) -> None:
+        super().__init__("the conditional request failed")
+        self.current = current
 
 
 @dataclass(frozen=True)
@@ -51,53 +75,56 @@ class ItemRepository:
 
     @classmethod
     def for_table(cls, table_name: str) -> ItemRepository:
-        return cls(boto3.client("dynamodb"), table_name)
+        return cls(boto3.client("dynamodb", config=_CLIENT_CONFIG), table_name)
 
     def insert(self, key: ItemKey, attributes: Mapping[str, Any]) -> None:
         """Store a new item; the condition guards against overwriting an existing one."""
-        self.client.put_item(
+        self._call(
+            "put_item",
             TableName=self._table_name,
             Item={**key.as_attributes(), **_serialize(attributes)},
             ConditionExpression=f"attribute_not_exists({PK})",
         )
 
     def get(self, key: ItemKey) -> dict[str, Any] | None:
-        response = self.client.get_item(TableName=self._table_name, Key=key.as_attributes(), ConsistentRead=True)
+        response = self._call("get_item", TableName=self._table_name, Key=key.as_attributes(), ConsistentRead=True)
         item = response.get("Item")
         return _deserialize(item) if item else None
 
-    def update(self, key: ItemKey, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Set ``attributes`` on an existing item and return it whole, or None if there is no such item."""
+    def update(
+        self, key: ItemKey, attributes: Mapping[str, Any], *, versions: Collection[int] | None = None
+    ) -> dict[str, Any]:
+        """Set ``attributes`` on an existing item, count the write in its version, and return it whole.
+
+        ``versions``: the write happens only if the item's version is one of these (0: an item written
+        before versions existed). Raises ConditionFailed with the item as it is (None if there is none).
+        """
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
-        assignments = ", ".join(f"{name} = {value}" for name, value in zip(names, values, strict=True))
-        try:
-            response = self.client.update_item(
-                TableName=self._table_name,
-                Key=key.as_attributes(),
-                UpdateExpression=f"SET {assignments}",
-                ConditionExpression=f"attribute_exists({PK})",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if _is_failed_condition(error):
-                return None
-            raise
+        assignments = [f"{name} = {value}" for name, value in zip(names, values, strict=True)]
+        assignments.append("#version = if_not_exists(#version, :zero) + :one")
+        condition, condition_values = _version_condition(versions)
+        response = self._conditional(
+            "update_item",
+            TableName=self._table_name,
+            Key=key.as_attributes(),
+            UpdateExpression=f"SET {', '.join(assignments)}",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={**names, **_VERSION_NAME},
+            ExpressionAttributeValues={**values, ":zero": {"N": "0"}, ":one": {"N": "1"}, **condition_values},
+            ReturnValues="ALL_NEW",
+        )
         return _deserialize(response["Attributes"])
 
-    def delete(self, key: ItemKey) -> bool:
-        """Delete an item; False when there was none."""
-        try:
-            self.client.delete_item(
-                TableName=self._table_name, Key=key.as_attributes(), ConditionExpression=f"attribute_exists({PK})"
-            )
-        except ClientError as error:
-            if _is_failed_condition(error):
-                return False
-            raise
-        return True
+    def delete(self, key: ItemKey, *, versions: Collection[int] | None = None) -> None:
+        """Delete an item (if its version is one of ``versions``); raises ConditionFailed as ``update`` does."""
+        condition, condition_values = _version_condition(versions)
+        request: dict[str, Any] = {"TableName": self._table_name, "Key": key.as_attributes(), "ConditionExpression": condition}
+        if "#version" in condition:
+            request["ExpressionAttributeNames"] = _VERSION_NAME
+        if condition_values:
+            request["ExpressionAttributeValues"] = condition_values
+        self._conditional("delete_item", **request)
 
     def query_page(self, owner: str, prefix: str, limit: int, after_sort_key: str | None = None) -> Page:
         """One page of an owner's items whose sort key starts with ``prefix``, in sort-key order."""
@@ -110,12 +137,121 @@ class ItemRepository:
         }
         if after_sort_key is not None:
             request["ExclusiveStartKey"] = ItemKey(owner, after_sort_key).as_attributes()
-        response = self.client.query(**request)
+        response = self._call("query", **request)
         last_key = response.get("LastEvaluatedKey")
         return Page(
             items=[_deserialize(item) for item in response.get("Items", [])],
             last_sort_key=last_key[SK]["S"] if last_key else None,
         )
+
+    # --- Idempotency records: a claim, then the item and the record's completion in one transaction ---
+
+    def claim(self, key: ItemKey, record: Mapping[str, Any], *, now_seconds: int, now_millis: int) -> dict[str, Any] | None:
+        """Write an in-progress record unless a live one holds ``key``; return the live one instead (or None).
+
+        A record is live until it expires (``expiresAt``); an in-progress one also stops holding the key
+        once its claim lapses (``inProgressUntil``: the function that made it has timed out).
+        """
+        try:
+            self._conditional(
+                "put_item",
+                TableName=self._table_name,
+                Item={**key.as_attributes(), **_serialize(record)},
+                ConditionExpression=(
+                    f"attribute_not_exists({PK}) OR #expires <= :now "
+                    "OR (#status = :in_progress AND #until <= :now_millis)"
+                ),
+                ExpressionAttributeNames={"#expires": EXPIRES_AT, "#status": "status", "#until": "inProgressUntil"},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now_seconds)},
+                    ":now_millis": {"N": str(now_millis)},
+                    ":in_progress": {"S": IN_PROGRESS},
+                },
+            )
+        except ConditionFailed as failed:
+            return failed.current
+        return None
+
+    def insert_completing(
+        self, key: ItemKey, attributes: Mapping[str, Any], record_key: ItemKey, record: Mapping[str, Any], request_id: str
+    ) -> None:
+        """Store a new item and the completed record that claimed its creation, both or neither."""
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table_name,
+                            "Item": {**key.as_attributes(), **_serialize(attributes)},
+                            "ConditionExpression": f"attribute_not_exists({PK})",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table_name,
+                            "Item": {**record_key.as_attributes(), **_serialize(record)},
+                            "ConditionExpression": "#request = :request AND #status = :in_progress",
+                            "ExpressionAttributeNames": {"#request": "requestId", "#status": "status"},
+                            "ExpressionAttributeValues": {
+                                ":request": {"S": request_id},
+                                ":in_progress": {"S": IN_PROGRESS},
+                            },
+                        }
+                    },
+                ],
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise ConditionFailed(None) from error
+            raise
+
+    def release(self, key: ItemKey, record: Mapping[str, Any], request_id: str) -> None:
+        """Let the key be claimed again at once: our claim failed to complete. A record someone else holds stays."""
+        try:
+            self._conditional(
+                "put_item",
+                TableName=self._table_name,
+                Item={**key.as_attributes(), **_serialize(record)},
+                ConditionExpression="#request = :request",
+                ExpressionAttributeNames={"#request": "requestId"},
+                ExpressionAttributeValues={":request": {"S": request_id}},
+            )
+        except ConditionFailed:
+            pass
+
+    def _conditional(self, operation: str, **request: Any) -> dict[str, Any]:
+        try:
+            return self._call(operation, ReturnValuesOnConditionCheckFailure="ALL_OLD", **request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                current = error.response.get("Item")
+                raise ConditionFailed(_deserialize(current) if current else None) from None
+            raise
+
+    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
+        try:
+            return getattr(self.client, operation)(**request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _THROTTLED:
+                raise StorageBusyError(error.response["Error"]["Code"]) from error
+            raise
+
+
+def _version_condition(versions: Collection[int] | None) -> tuple[str, dict[str, Any]]:
+    """The item exists (and, given ``versions``, has one of them): a condition and its values."""
+    exists = f"attribute_exists({PK})"
+    if versions is None:
+        return exists, {}
+    alternatives = ["attribute_not_exists(#version)"] if 0 in versions else []
+    counted = sorted(v for v in versions if v > 0)
+    values = {f":expected{i}": {"N": str(v)} for i, v in enumerate(counted)}
+    if values:
+        alternatives.append(f"#version IN ({', '.join(values)})")
+    if not alternatives:
+        # No tag names a version of this item: the write cannot happen; the failure tells 404 from 412.
+        alternatives.append(f"attribute_not_exists({PK})")
+    return f"{exists} AND ({' OR '.join(alternatives)})", values
 
 
 _NUMBER_LIMITS = "at most 38 significant digits, and a magnitude from 1E-130 to under 1E+126"
@@ -146,7 +282,3 @@ def _check_number_range(value: Any) -> None:
 
 def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def _is_failed_condition(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -12,10 +12,13 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
+
+from crud_api import contract
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -24,6 +27,73 @@ MAX_NESTING = 30
 
 SchemaValidator = Callable[[Any], Any]
 _DIGITS = re.compile(r"[0-9]+")
+# RFC 9110, 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a comma-separated list.
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+# 1 to 128 printable ASCII characters, not starting or ending with a space.
+_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e](?:[\x20-\x7e]{{0,{contract.IDEMPOTENCY_KEY_MAX_LENGTH - 2}}}[\x21-\x7e])?")
+
+
+def etag(version: int) -> str:
+    """An item's strong entity tag: its version, quoted."""
+    return f'"{version}"'
+
+
+@dataclass(frozen=True)
+class EntityTags:
+    """An ``If-Match`` or ``If-None-Match`` header: ``*``, or the versions its entity tags name."""
+
+    any: bool
+    strong_versions: frozenset[int] = frozenset()
+    weak_versions: frozenset[int] = frozenset()
+
+    def matches(self, version: int, *, weak: bool) -> bool:
+        """Strong comparison for If-Match (a weak tag never matches), weak for If-None-Match (RFC 9110, 8.8.3.2)."""
+        return self.any or version in self.strong_versions or (weak and version in self.weak_versions)
+
+
+def parse_entity_tags(raw: str | None, header: str) -> EntityTags | None:
+    """None when the header is absent; tags that name no version of ours are kept out, so they never match."""
+    if raw is None:
+        return None
+    if raw.strip() == "*":
+        return EntityTags(any=True)
+    strong, weak, position = set(), set(), 0
+    while position < len(raw) or not raw.strip():
+        match = _ENTITY_TAG.match(raw, position)
+        if match is None or match.end() == position:
+            raise BadRequestError(f'{header} must be * or entity tags such as "3", as in an ETag')
+        weak_tag, opaque = match.groups()
+        if _DIGITS.fullmatch(opaque) and len(opaque) < 20:
+            (weak if weak_tag else strong).add(int(opaque))
+        position = match.end()
+    return EntityTags(any=False, strong_versions=frozenset(strong), weak_versions=frozenset(weak))
+
+
+def parse_idempotency_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(raw):
+        raise BadRequestError(
+            f"{contract.IDEMPOTENCY_KEY_HEADER} must be 1 to {contract.IDEMPOTENCY_KEY_MAX_LENGTH} printable "
+            "ASCII characters, such as a UUID"
+        )
+    return raw
+
+
+def parse_groups(claim: Any) -> frozenset[str]:
+    """The caller's Cognito groups from the ``cognito:groups`` claim as API Gateway passes it.
+
+    REST APIs pass the list as one string, comma-separated; HTTP APIs as ``[a b]``; tests and other
+    front doors may pass a list. Every form reads the same.
+    """
+    if not claim:
+        return frozenset()
+    if isinstance(claim, (list, tuple)):
+        return frozenset(str(group) for group in claim)
+    text = str(claim).strip()
+    if text.startswith("[") and text.endswith("]"):
+        return frozenset(text[1:-1].replace(",", " ").split())
+    return frozenset(group.strip() for group in text.split(",") if group.strip())
 
 
 def compile_schema(schema: Mapping[str, Any] | None) -> SchemaValidator | None:

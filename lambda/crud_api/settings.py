@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crud_api import contract
@@ -21,6 +21,10 @@ class Settings:
     timestamp_attribute: str | None = None
     item_schema: Mapping[str, Any] | None = None
     cors_allow_origins: tuple[str, ...] = ()
+    require_if_match: bool = False
+    """Whether a replace or delete without ``If-Match`` is refused (428) rather than unconditional."""
+    operation_groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """operation -> the Cognito groups allowed to call it; operations not named are open to every caller."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -31,9 +35,9 @@ class Settings:
             raise ValueError(f"OPERATIONS has unknown operations {sorted(unknown)}; expected some of {list(contract.ROUTES)}")
         id_attribute = environ["ID_ATTRIBUTE"]
         timestamp_attribute = environ.get("TIMESTAMP_ATTRIBUTE") or None
-        reserved = contract.STORED_ATTRIBUTES.intersection({id_attribute, timestamp_attribute})
+        reserved = contract.RESERVED_ATTRIBUTES.intersection({id_attribute, timestamp_attribute})
         if reserved:
-            raise ValueError(f"ID_ATTRIBUTE and TIMESTAMP_ATTRIBUTE must not be stored attributes, got {sorted(reserved)}")
+            raise ValueError(f"ID_ATTRIBUTE and TIMESTAMP_ATTRIBUTE must not be reserved attribute names, got {sorted(reserved)}")
         schema = environ.get("ITEM_SCHEMA")
         return cls(
             table_name=environ["TABLE_NAME"],
@@ -44,12 +48,24 @@ class Settings:
             timestamp_attribute=timestamp_attribute,
             item_schema=json.loads(schema) if schema else None,
             cors_allow_origins=tuple(origin for origin in environ.get("CORS_ALLOW_ORIGINS", "").split(",") if origin),
+            require_if_match=environ.get("REQUIRE_IF_MATCH") == "true",
+            operation_groups={
+                operation: frozenset(groups) for operation, groups in json.loads(environ.get("OPERATION_GROUPS", "{}")).items()
+            },
         )
 
     @property
     def server_owned_attributes(self) -> frozenset[str]:
         """Attributes the server sets; a request body may not contain them."""
-        owned = {contract.PARTITION_KEY, contract.SORT_KEY, self.id_attribute, contract.CREATED_AT, contract.UPDATED_AT}
+        owned = {
+            contract.PARTITION_KEY,
+            contract.SORT_KEY,
+            self.id_attribute,
+            contract.CREATED_AT,
+            contract.UPDATED_AT,
+            contract.VERSION,
+            contract.ETAG_ATTRIBUTE,
+        }
         if self.timestamp_attribute:
             owned.add(self.timestamp_attribute)
         return frozenset(owned)

@@ -82,10 +82,13 @@ class ApiClient:
         query: dict[str, str] | None = None,
         base64_body: bool = False,
         headers: dict[str, str] | None = None,
+        groups: str | None = None,
     ) -> HttpResponse:
         if json_body is not None:
             body = json.dumps(json_body)
-        event = self.event(method, path, user=user, body=body, query=query, base64_body=base64_body, headers=headers)
+        event = self.event(
+            method, path, user=user, body=body, query=query, base64_body=base64_body, headers=headers, groups=groups
+        )
         self._calls = []
         result = self.handler.lambda_handler(event, LambdaContext())
         assert isinstance(result["body"], str), "API Gateway requires a string body"
@@ -103,8 +106,12 @@ class ApiClient:
         query: dict[str, str] | None = None,
         base64_body: bool = False,
         headers: dict[str, str] | None = None,
+        groups: str | None = None,
     ) -> dict[str, Any]:
-        """The event API Gateway sends for this request; ``user`` is the caller's Cognito sub."""
+        """The event API Gateway sends for this request; ``user`` is the caller's Cognito sub.
+
+        ``groups``: the ``cognito:groups`` claim as API Gateway passes it (one string, comma-separated).
+        """
         segments = path.strip("/").split("/")
         if len(segments) == 2 and segments[0] == self.resource:
             resource, path_parameters = f"/{self.resource}/{{id}}", {"id": segments[1]}
@@ -118,6 +125,8 @@ class ApiClient:
         if user is not None:
             claims = {**CAPTURED_EVENT["requestContext"]["authorizer"]["claims"], "sub": user}
             claims["cognito:username"] = f"user-{user[:8]}"
+            if groups is not None:
+                claims["cognito:groups"] = groups
         event = rest_proxy_event(
             method=method,
             path=path,
@@ -172,7 +181,7 @@ def load_handler(env: pytest.MonkeyPatch, variables: dict[str, str]) -> ModuleTy
     """Import crud_api.app afresh, as a cold start with ``variables`` as the function's environment."""
     for name in [name for name in sys.modules if name == "crud_api" or name.startswith("crud_api.")]:
         del sys.modules[name]
-    for name in ("TIMESTAMP_ATTRIBUTE", "ITEM_SCHEMA", "CORS_ALLOW_ORIGINS"):
+    for name in ("TIMESTAMP_ATTRIBUTE", "ITEM_SCHEMA", "CORS_ALLOW_ORIGINS", "REQUIRE_IF_MATCH", "OPERATION_GROUPS"):
         env.delenv(name, raising=False)
     for name, value in variables.items():
         env.setenv(name, value)

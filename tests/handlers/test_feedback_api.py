@@ -30,7 +30,7 @@ def test_listing_feedback_returns_the_callers_own(feedback_api, alice, bob):
     response = feedback_api.get("/feedback", user=alice)
 
     assert response.status == 200
-    assert response.json == {"items": [mine], "next": None}
+    assert response.json == {"items": [{**mine, "etag": '"1"'}], "next": None}
 
 
 BAD_FEEDBACK = {

@@ -43,35 +43,38 @@ class SteppingClock:
 def test_create_stamps_created_and_updated_at_and_the_epoch_timestamp(service_factory, alice):
     service = service_factory(SteppingClock(), timestamp_attribute="ts")
 
-    item = service.create(alice, {"text": "hello"})
+    created = service.create(alice, {"text": "hello"})
 
-    assert item == {
+    assert created.item == {
         "noteId": "00000000-0000-4000-8000-000000000001",
         "text": "hello",
         "createdAt": "2026-01-02T03:04:05.678Z",
         "updatedAt": "2026-01-02T03:04:05.678Z",
         "ts": 1767323045,
     }
+    assert created.version == 1
 
 
 def test_replace_moves_updated_at_and_keeps_created_at(service_factory, alice):
     service = service_factory(SteppingClock())
-    created = service.create(alice, {"text": "v1"})
+    created = service.create(alice, {"text": "v1"}).item
 
     replaced = service.replace(alice, created["noteId"], {"text": "v2"})
 
-    assert replaced["createdAt"] == "2026-01-02T03:04:05.678Z"
-    assert replaced["updatedAt"] == "2026-01-02T03:04:06.678Z"
+    assert replaced.item["createdAt"] == "2026-01-02T03:04:05.678Z"
+    assert replaced.item["updatedAt"] == "2026-01-02T03:04:06.678Z"
+    assert replaced.version == 2, "every write counts in the version"
     assert service.get(alice, created["noteId"]) == replaced
 
 
 def test_items_are_stored_under_the_owner_with_a_resource_sort_key(service_factory, alice):
     service = service_factory(SteppingClock())
 
-    item = service.create(alice, {"text": "hello"})
+    item = service.create(alice, {"text": "hello"}).item
 
     stored = boto3.client("dynamodb").get_item(
         TableName=TABLE_NAME, Key={"pk": {"S": alice}, "sk": {"S": f"notes#{item['noteId']}"}}
     )["Item"]
     assert stored["noteId"] == {"S": item["noteId"]}
     assert stored["data"] == {"M": {"text": {"S": "hello"}}}
+    assert stored["version"] == {"N": "1"}

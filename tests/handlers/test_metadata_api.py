@@ -221,7 +221,7 @@ def test_list_returns_only_this_resources_items_from_a_shared_table(metadata_api
     config = metadata_api.post("/metadata", CONFIG, user=alice).json
     feedback_api.post("/feedback", {"feedback": "same owner, other resource"}, user=alice)
 
-    assert metadata_api.get("/metadata", user=alice).json["items"] == [config]
+    assert metadata_api.get("/metadata", user=alice).json["items"] == [{**config, "etag": '"1"'}]
 
 
 def test_with_cors_the_handler_answers_allowed_origins_only(aws, environments, alice):

@@ -29,7 +29,7 @@ def test_a_missing_setting_fails_the_cold_start_instead_of_assuming_a_default(na
 
 @pytest.mark.parametrize(("name", "value"), [("ID_ATTRIBUTE", "data"), ("ID_ATTRIBUTE", "pk"), ("TIMESTAMP_ATTRIBUTE", "createdAt")])
 def test_a_stored_attribute_name_is_refused_as_the_construct_refuses_it(name, value):
-    with pytest.raises(ValueError, match="must not be stored attributes"):
+    with pytest.raises(ValueError, match="must not be reserved attribute names"):
         Settings.from_environment({**ENVIRONMENT, name: value})
 
 

@@ -35,7 +35,8 @@ def minimal_assembly(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hardened_assembly(tmp_path_factory):
-    """A service with every opt-in protection: WAF, API keys, CORS, a replica, an email subscription."""
+    """A service with every opt-in: WAF, API keys, CORS, a replica, an email subscription, groups, scopes,
+    a machine client and a Cognito domain, If-Match required."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
     stack = cdk.Stack(app, HARDENED_STACK, env=cdk.Environment(region="eu-west-1"))
     ServerlessCrudApi(
@@ -47,6 +48,11 @@ def hardened_assembly(tmp_path_factory):
         cors_allow_origins=["https://app.example.com"],
         replica_regions=["us-east-1"],
         alarm_email="oncall@example.com",
+        operation_groups={"delete": ["admins"]},
+        operation_scopes={"create": ["write"], "get": ["read"]},
+        machine_client=True,
+        cognito_domain_prefix="hardened-metadata",
+        require_if_match=True,
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app.synth()

@@ -50,9 +50,9 @@ def test_fails_if_there_are_no_operations(stack):
     fails(stack, "operations", "[]", "at least one operation", operations=[])
 
 
-@pytest.mark.parametrize("name", ["pk", "sk", "data", "createdAt", "updatedAt", "has space", "", "a-b"])
+@pytest.mark.parametrize("name", ["pk", "sk", "data", "createdAt", "updatedAt", "version", "etag", "has space", "", "a-b"])
 def test_fails_if_id_attribute_is_reserved_or_not_a_plain_name(stack, name):
-    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, pk, sk, updatedAt",
+    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, etag, expiresAt, pk, sk, updatedAt, version",
           id_attribute=name)
 
 
@@ -189,3 +189,37 @@ def test_fails_if_the_waf_rate_limit_is_below_wafs_minimum(stack):
 @pytest.mark.parametrize("limit", [1000, 500])
 def test_fails_if_a_waf_rate_limit_is_given_without_waf_even_the_default_value(stack, limit):
     fails(stack, "waf_rate_limit", str(limit), "left out unless waf=True", waf_rate_limit=limit)
+
+
+def test_fails_if_operation_groups_name_an_operation_not_offered(stack):
+    fails(stack, "operation_groups", "'delete'", r"keyed by operations the service offers \('create', 'list'\)",
+          operations=["create", "list"], operation_groups={"delete": ["admins"]})
+
+
+@pytest.mark.parametrize(
+    ("groups", "given", "expected"),
+    [
+        ("editors", "{'create': 'editors'}", r"a list of names per operation, e.g. \{'create': \['editors'\]\}"),
+        ([], "{'create': ()}", "a list of Cognito group names per operation"),
+        (["a,b"], "{'create': ('a,b',)}", "no commas or spaces"),
+        (["two words"], "{'create': ('two words',)}", "no commas or spaces"),
+    ],
+)
+def test_fails_if_operation_groups_are_not_lists_of_group_names(stack, groups, given, expected):
+    fails(stack, "operation_groups", given, expected, operation_groups={"create": groups})
+
+
+@pytest.mark.parametrize("scope", ["metadata/write", "", 'quote"d'])
+def test_fails_if_a_scope_name_is_not_a_bare_oauth_scope(stack, scope):
+    fails(stack, "operation_scopes", f"{{'create': ({scope!r},)}}", "a list of OAuth scope names",
+          operation_scopes={"create": [scope]})
+
+
+def test_fails_if_a_machine_client_has_no_scopes_to_ask_for(stack):
+    fails(stack, "machine_client", "True", "left out unless operation_scopes names the scopes", machine_client=True)
+
+
+@pytest.mark.parametrize("prefix", ["My-Domain", "aws-metadata", "-x", "x" * 64])
+def test_fails_if_the_cognito_domain_prefix_is_not_one_cognito_accepts(stack, prefix):
+    fails(stack, "cognito_domain_prefix", repr(prefix), "lower-case letters, digits and hyphens",
+          cognito_domain_prefix=prefix)

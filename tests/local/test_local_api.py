@@ -48,7 +48,7 @@ def test_metadata_crud_round_trip(local_server, alice):
     gone = local_server.request("GET", path, token=alice)
 
     assert (fetched.status, fetched.json) == (200, item)
-    assert (listed.status, listed.json) == (200, {"items": [item], "next": None})
+    assert (listed.status, listed.json) == (200, {"items": [{**item, "etag": '"1"'}], "next": None})
     assert updated.status == 200 and updated.json["page"] == "about" and "theme" not in updated.json
     assert updated.json["createdAt"] == item["createdAt"]
     assert (deleted.status, deleted.body) == (204, b"")
@@ -72,7 +72,7 @@ def test_feedback_create_and_list(local_server, alice):
 
     assert created.status == 201
     assert UUID.match(created.json["feedbackId"]) and isinstance(created.json["timestamp"], int)
-    assert listed.json == {"items": [created.json], "next": None}
+    assert listed.json == {"items": [{**created.json, "etag": '"1"'}], "next": None}
 
 
 def test_one_user_cannot_see_anothers_items(local_server, alice, bob):
