@@ -321,8 +321,18 @@ def _resource_path(event: dict[str, Any]) -> str:
 
     API Gateway has already matched the route: its ``resource`` with the path parameters filled
     in is the path the routes above are written for, whatever base path mapping is in front.
+    Control characters in a parameter stay percent-encoded: a route pattern's ``$`` would match
+    before a trailing newline, taking ``/metadata/%0A`` for ``/metadata``.
     """
     resource, parameters = event.get("resource"), event.get("pathParameters") or {}
     if not resource:
         return event["path"]
-    return re.sub(r"\{(\w+)\}", lambda match: parameters.get(match.group(1), match.group(0)), resource)
+
+    def parameter(match: re.Match) -> str:
+        value = parameters.get(match.group(1), match.group(0))
+        return _CONTROL_CHARACTER.sub(lambda c: f"%{ord(c.group()):02X}", value)
+
+    return re.sub(r"\{(\w+)\}", parameter, resource)
+
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")

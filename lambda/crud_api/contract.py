@@ -53,3 +53,13 @@ RETRY_AFTER_SECONDS = 1
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", IDEMPOTENCY_KEY_HEADER)
 CORS_EXPOSE_HEADERS = ("Location", "ETag", "Retry-After")
 CORS_MAX_AGE_SECONDS = 3600
+
+# Every status each operation's handler answers with (the gateway adds its own: 401, 429, 502, 504...).
+# The OpenAPI document states these, and a contract test holds the handler to them.
+RESPONSES: dict[str, tuple[int, ...]] = {
+    "create": (201, 400, 403, 409, 422, 500, 503),
+    "list": (200, 400, 403, 500, 503),
+    "get": (200, 304, 400, 403, 404, 500, 503),
+    "update": (200, 400, 403, 404, 412, 428, 500, 503),
+    "delete": (204, 400, 403, 404, 412, 428, 500, 503),
+}

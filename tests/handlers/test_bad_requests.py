@@ -175,3 +175,11 @@ def test_a_server_faults_request_id_finds_its_log_entry(aws, environments, alice
     (error,) = [entry for entry in logged if entry.get("level") == "ERROR"]
     assert error["correlation_id"] == event["requestContext"]["requestId"]
     assert "ResourceNotFoundException" in error["exception"], "the log, not the response, has the detail"
+
+
+@pytest.mark.parametrize("item_id", ["\n", "abc\n", "\r\n"])
+def test_an_id_ending_in_a_line_break_is_400_not_the_list(metadata_api, alice, item_id):
+    """Found by the fuzz test: a route pattern's $ matches before a trailing newline."""
+    response = metadata_api.get(f"/metadata/{item_id}", user=alice)
+
+    assert response.status == 400 and response.json["message"].startswith("Invalid metadata id")

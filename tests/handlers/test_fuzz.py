@@ -54,3 +54,23 @@ def test_any_item_id_is_found_missing_or_rejected(metadata_api, alice, item_id):
 @given(body=st.dictionaries(st.text(max_size=12), json_values, max_size=4))
 def test_any_feedback_is_created_or_rejected(feedback_api, alice, body):
     _assert_client_error_or_success(feedback_api.request("POST", "/feedback", user=alice, body=json.dumps(body)), 201)
+
+
+header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=140)
+
+
+@FUZZ
+@given(if_match=header_text, if_none_match=header_text, key=header_text)
+def test_any_precondition_or_idempotency_key_is_answered_within_the_contract(metadata_api, alice, if_match, if_none_match, key):
+    from crud_api import contract
+
+    created = metadata_api.post("/metadata", {"n": 1}, user=alice, headers={"Idempotency-Key": key})
+    assert created.status in contract.RESPONSES["create"] and created.status < 500, created.body
+    item_id = created.json.get("id") if created.status == 201 else "3f2b6c1e-8a9d-4e0f-b1c2-d3e4f5a6b7c8"
+    path = f"/metadata/{item_id}"
+    for operation, response in (
+        ("get", metadata_api.get(path, user=alice, headers={"If-None-Match": if_none_match})),
+        ("update", metadata_api.put(path, {"n": 2}, user=alice, headers={"If-Match": if_match})),
+        ("delete", metadata_api.delete(path, user=alice, headers={"If-Match": if_match})),
+    ):
+        assert response.status in contract.RESPONSES[operation] and response.status < 500, (operation, response.body)
