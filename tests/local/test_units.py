@@ -180,7 +180,7 @@ def test_cors_preflight_with_several_origins_echoes_the_matching_one(tmp_path):
     origins = ["https://a.example", "https://b.example"]
     template = synthesize(lambda stack: ServerlessCrudApi(stack, "Cors", resource_name="items", cors_allow_origins=origins))
     app = read_app({"TestStack": (template.to_json(), "eu-west-1")}, tmp_path)
-    gateway = LocalGateway(app.apis, {}, LocalUserPools(app.user_pools, tmp_path))
+    gateway = LocalGateway(app.apis, {}, {}, LocalUserPools(app.user_pools, tmp_path))
 
     def preflight(origin: str) -> dict[str, str]:
         request = HttpRequest("OPTIONS", "/prod/items", [("Origin", origin), ("Access-Control-Request-Method", "POST")], b"")
@@ -205,7 +205,7 @@ def test_a_method_that_requires_an_api_key_is_403_without_one(tmp_path):
     )
     app = read_app({"TestStack": (template.to_json(), "eu-west-1")}, tmp_path)
     pools = LocalUserPools(app.user_pools, tmp_path)
-    gateway = LocalGateway(app.apis, {}, pools)
+    gateway = LocalGateway(app.apis, {}, {}, pools)
     (pool,) = pools.pools
     token = pools.issue_id_token(pool, "robot")
 
