@@ -175,8 +175,9 @@ class _Pool:
         """A warm environment, or a new one (True: it must INIT); Throttled when the function is at its concurrency."""
         generation = self.watch.current()
         with self._available:
-            stale = [env for env in self._idle if env.generation != generation]
-            self._idle = [env for env in self._idle if env.generation == generation]
+            # Old code, or a process that died while idle (killed, say): never handed an invocation.
+            stale = [env for env in self._idle if env.generation != generation or env.process.poll() is not None]
+            self._idle = [env for env in self._idle if env not in stale]
             self._count -= len(stale)
             while not self._idle and self._count >= self.concurrency:
                 if not self.runner.attached:  # an attached function waits for its one environment: it may be paused
