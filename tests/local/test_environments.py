@@ -5,16 +5,21 @@ Over real HTTP against the CLI, on a plain CDK app of tiny functions (``support.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from serverless_meta.local import assembly
+from serverless_meta.local.server import LocalServer
 from tests.local.support import LocalServerProcess, write_tiny_app
 
 
@@ -231,3 +236,41 @@ def test_a_runtime_missing_from_the_machine_falls_back_to_the_servers_python_wit
 
     assert reply.status == 200
     assert len(_log_lines(server, r"^python3\.12 functions run on python3\.\d+ \(this server's\): .*not on PATH")) == 1
+
+
+def test_an_assembly_synthesized_without_asset_metadata_still_serves(tiny_app, tmp_path):
+    outdir = tmp_path / "cdk.out"
+    subprocess.run([sys.executable, "app.py"], cwd=tiny_app, env={**os.environ, "CDK_OUTDIR": str(outdir)}, check=True)
+    assert "aws:asset:path" not in (outdir / "Tiny.template.json").read_text(), "as app.synth() writes it"
+    server = LocalServerProcess("--cdk-out", str(outdir), app_dir=tiny_app, state_dir=tmp_path / "state")
+    try:
+        reply = server.request("GET", "/dev/red")
+    finally:
+        assert server.stop() == 0
+
+    assert reply.status == 200 and reply.json["color"] == "red"
+    assert "will not run locally" not in server.log()
+
+
+def test_local_server_runs_in_process_on_a_free_port_with_a_deep_listen_backlog(tiny_assembly, tmp_path):
+    server = LocalServer(assembly.load(tiny_assembly), port=0, state_dir=tmp_path)
+    server.start()
+    try:
+        with urllib.request.urlopen(f"{server.url}/dev/blue", timeout=30) as response:
+            body = json.loads(response.read())
+        port = int(server.url.rsplit(":", 1)[1])
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    finally:
+        server.stop()
+
+    assert body["color"] == "blue"
+    assert int(listening.split()[2]) >= 128, f"the listen backlog (ss's Send-Q): {listening!r}"
+    assert not _alive(body["pid"]), "stop() stops the environments"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
