@@ -289,7 +289,7 @@ class LocalFunctions:
         log.info("INIT_REPORT %s Init Duration: %.2f ms", name, answer["init"])
 
     def stop(self) -> None:
-        """Stop every idle environment; busy ones end with their process group, or when this process ends."""
+        """Stop every environment: idle ones here; busy ones see the parent pipe close, and end at once."""
         for pool in self._pools.values():
             pool.stop()
         os.close(self._parent_write_fd)

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ import pytest
 
 from serverless_meta.local import assembly
 from serverless_meta.local.server import LocalServer
-from tests.local.support import LocalServerProcess, write_tiny_app
+from tests.local.support import LocalServerProcess, free_port, write_tiny_app
 
 
 @pytest.fixture(scope="module")
@@ -274,3 +275,44 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_with_debugpy_a_debugger_can_attach_to_the_functions_environment(tiny_app, tiny_assembly, tmp_path):
+    pytest.importorskip("debugpy")
+    debugger_port = free_port()
+    server = LocalServerProcess(
+        "--cdk-out", str(tiny_assembly), "--debug", "Tiny/Red", "--debugpy", str(debugger_port),
+        app_dir=tiny_app, state_dir=tmp_path,
+    )
+    try:
+        reply = server.request("GET", "/dev/red")  # the environment starts, and listens
+        with socket.create_connection(("127.0.0.1", debugger_port), timeout=10) as connection:
+            answer = _debug_adapter_request(connection, {"seq": 1, "type": "request", "command": "initialize",
+                                                         "arguments": {"adapterID": "test"}})
+    finally:
+        assert server.stop() == 0, server.log()
+
+    assert reply.status == 200
+    assert answer["type"] == "response" and answer["command"] == "initialize" and answer["success"] is True
+    assert f"debugpy is listening on 127.0.0.1:{debugger_port}" in server.log()
+
+
+def _debug_adapter_request(connection: socket.socket, message: dict) -> dict:
+    """One request of the Debug Adapter Protocol (what VS Code speaks to debugpy), and its response."""
+    body = json.dumps(message).encode()
+    connection.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    received = b""
+    while True:
+        header, separator, rest = received.partition(b"\r\n\r\n")
+        if separator:
+            length = int(header.split(b":")[1])
+            if len(rest) >= length:
+                answer = json.loads(rest[:length])
+                if answer.get("type") == "response":
+                    return answer
+                received = rest[length:]
+                continue
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ConnectionError("the debug adapter closed the connection")
+        received += chunk
