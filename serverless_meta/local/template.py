@@ -405,7 +405,7 @@ class _StackReader:
         return responses
 
     def _exports(self) -> None:
-        for output_id, output in self.template.get("Outputs", {}).items():
+        for output in self.template.get("Outputs", {}).values():
             export = output.get("Export", {}).get("Name")
             if export is None:
                 continue

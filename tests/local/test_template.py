@@ -103,3 +103,30 @@ def test_reserved_concurrency_is_read(tmp_path):
     app = _read({"Fn": _function({}, ReservedConcurrentExecutions=4)}, tmp_path)
 
     assert app.functions["Stack/Fn"].reserved_concurrency == 4
+
+
+def test_a_function_that_cannot_run_is_named_at_startup_and_its_route_is_a_502_not_a_500(tmp_path, caplog):
+    from serverless_meta.local.cognito import LocalUserPools
+    from serverless_meta.local.gateway import HttpRequest, LocalGateway
+    from serverless_meta.local.server import _runners
+
+    resources = {
+        "Inline": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler", "Code": {"ZipFile": "def handler(e, c): pass"}}},
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "api"}},
+        "Get": {"Type": "AWS::ApiGateway::Method", "Properties": {
+            "RestApiId": {"Ref": "Api"}, "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "HttpMethod": "GET",
+            "AuthorizationType": "NONE",
+            "Integration": {"Type": "AWS_PROXY", "Uri": {"Fn::Join": ["", [{"Fn::GetAtt": ["Inline", "Arn"]}]]}}}},
+        "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"RestApiId": {"Ref": "Api"}, "StageName": "dev"}},
+    }
+    app = read_app({"Stack": ({"Resources": resources}, "eu-west-1")}, tmp_path)
+
+    with caplog.at_level("WARNING", logger="serverless_meta.local"):
+        runners = _runners(app.functions, (), None)
+    gateway = LocalGateway(app.apis, app.functions, {}, LocalUserPools(app.user_pools, tmp_path))
+    response = gateway.handle(HttpRequest("GET", "/dev/", [], b""))
+
+    assert runners == {}
+    assert "Stack/Inline will not run locally: it has inline code (ZipFile), not a directory asset" in caplog.text
+    assert (response.status, response.function) == (502, "Stack/Inline")
