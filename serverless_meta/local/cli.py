@@ -120,6 +120,7 @@ def _app(arguments: argparse.Namespace, *, reuse: bool) -> LocalApp:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
+    from serverless_meta.local.dynamodb import DynamoDBUnavailable
     from serverless_meta.local.server import LocalServer
 
     if arguments.debugpy is not None and not arguments.debug:
@@ -139,7 +140,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     except OSError as error:
         log.error("Cannot listen on %s:%d: %s", arguments.host, arguments.port, error.strerror or error)
         return 1
-    except BotoCoreError as error:
+    except (BotoCoreError, DynamoDBUnavailable) as error:
         log.error("Cannot use DynamoDB at %s: %s", arguments.dynamodb_endpoint or "the embedded server", error)
         return 1
     server.start()

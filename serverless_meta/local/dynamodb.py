@@ -24,7 +24,10 @@ from serverless_meta.local.template import Table
 
 # Whatever DynamoDB-compatible server it is, it is local: never sign with real credentials.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
-_START_SECONDS = 30
+
+
+class DynamoDBUnavailable(Exception):
+    """The embedded DynamoDB did not start."""
 
 
 class LocalDynamoDB:
@@ -40,7 +43,7 @@ class LocalDynamoDB:
             port = self._process.stdout.readline().strip()
             if not port.isdigit():
                 self.stop()
-                raise OSError("the embedded DynamoDB (moto) did not start")
+                raise DynamoDBUnavailable("the embedded DynamoDB (moto's server) did not start; its error is above")
             endpoint = f"http://127.0.0.1:{port}"
         self.endpoint = endpoint
 

@@ -188,7 +188,7 @@ COLD = [True]
 
 
 def handler(event, context):
-    query = event["queryStringParameters"] or {{}}
+    query = event.get("queryStringParameters") or {{}}
     time.sleep(float(query.get("sleep", 0)))
     if "exit" in query:
         os._exit(int(query["exit"]))

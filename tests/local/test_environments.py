@@ -253,18 +253,23 @@ def test_an_assembly_synthesized_without_asset_metadata_still_serves(tiny_app, t
     assert "will not run locally" not in server.log()
 
 
-def test_local_server_runs_in_process_on_a_free_port_with_a_deep_listen_backlog(tiny_assembly, tmp_path):
-    server = LocalServer(assembly.load(tiny_assembly), port=0, state_dir=tmp_path)
+def test_local_server_runs_in_process_on_a_free_port_with_a_deep_listen_backlog_and_invokes_any_event(tiny_assembly, tmp_path):
+    app = assembly.load(tiny_assembly)
+    blue = next(key for key, function in app.functions.items() if function.name == "Tiny/Blue")
+    server = LocalServer(app, port=0, state_dir=tmp_path)
     server.start()
     try:
         with urllib.request.urlopen(f"{server.url}/dev/blue", timeout=30) as response:
             body = json.loads(response.read())
+        # Any event, not only API Gateway's: what an SQS poller, say, would hand the same environments.
+        direct = server.functions.invoke(blue, {"Records": [{"body": "hello"}]})
         port = int(server.url.rsplit(":", 1)[1])
         listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
     finally:
         server.stop()
 
     assert body["color"] == "blue"
+    assert direct["statusCode"] == 200 and json.loads(direct["body"])["pid"] == body["pid"], "the same warm environment"
     assert int(listening.split()[2]) >= 128, f"the listen backlog (ss's Send-Q): {listening!r}"
     assert not _alive(body["pid"]), "stop() stops the environments"
 
