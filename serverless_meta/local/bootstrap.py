@@ -14,12 +14,15 @@ and a worker that dies is an immediate end-of-file, not a request that hangs.
 
 The parent fd is the read end of a pipe nobody writes to: it reaches end-of-file when local
 mode's process ends, however it ends (even SIGKILL), and then this worker ends too.
+
+Only syntax every Python runtime Lambda still offers can read (3.9 and later): it may run on any.
 """
 
 import importlib
 import json
 import os
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -122,8 +125,6 @@ def _listen_for_debugger(port):
 
 
 def main():
-    import socket
-
     channel = socket.socket(fileno=int(sys.argv[1]))
     threading.Thread(target=_exit_with_parent, args=(int(sys.argv[2]),), daemon=True).start()
     if not os.environ.get("_SERVERLESS_META_ATTACHED"):
