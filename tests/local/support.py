@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,15 @@ class LocalServerProcess:
         return not self.group_members()
 
 
+
+
+def template_of(build: Callable[[Any], object]) -> dict:
+    """The template of a stack that ``build(stack)`` fills, in an app of its own, as CloudFormation gets it."""
+    import aws_cdk as cdk
+
+    app = cdk.App()
+    build(cdk.Stack(app, "TestStack", env=cdk.Environment(account="123456789012", region="eu-west-1")))
+    return app.synth().get_stack_by_name("TestStack").template
 
 
 def write_cdk_app(app_dir: Path, app_source: str, sources: dict[str, str]) -> Path:

@@ -6,13 +6,12 @@ import base64
 import re
 import signal
 import socket
-import sys
 import time
 import uuid
 
 import pytest
 
-from tests.local.support import LocalServerProcess
+from tests.local.support import LocalServerProcess, write_cdk_app
 
 HELLO_APP = """
 import aws_cdk as cdk
@@ -54,12 +53,7 @@ def handler(event, context):
 @pytest.fixture(scope="module")
 def hello_app(tmp_path_factory):
     """A plain CDK app: two proxy-integrated RestApis on one stage, no Cognito, no ServerlessCrudApi."""
-    app_dir = tmp_path_factory.mktemp("hello-app")
-    (app_dir / "app.py").write_text(HELLO_APP)
-    (app_dir / "cdk.json").write_text(f'{{"app": "{sys.executable} app.py"}}')
-    (app_dir / "src").mkdir()
-    (app_dir / "src" / "hello.py").write_text(HELLO_HANDLER.format(version=1))
-    return app_dir
+    return write_cdk_app(tmp_path_factory.mktemp("hello-app"), HELLO_APP, {"hello.py": HELLO_HANDLER.format(version=1)})
 
 
 @pytest.fixture(scope="module")
