@@ -8,7 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from serverless_meta.local.template import DEFAULT_REGION, LocalApp, read_app
+from serverless_meta.local.template import DEFAULT_REGION, Asset, LocalApp, read_app
 
 # What the cdk CLI would pass, plus: asset paths point at the source, so handler edits are live.
 _LOCAL_CONTEXT = {
@@ -61,10 +61,26 @@ def load(assembly_dir: Path) -> LocalApp:
         raise SynthesisError(f"{assembly_dir} holds no cloud assembly (no manifest.json)")
     manifest = json.loads(manifest_file.read_text())
     templates = {}
+    assets: dict[str, Asset] = {}
     for name, artifact in manifest.get("artifacts", {}).items():
+        if artifact.get("type") == "cdk:asset-manifest":
+            assets.update(_file_assets(assembly_dir, assembly_dir / artifact["properties"]["file"]))
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         template = json.loads((assembly_dir / artifact["properties"]["templateFile"]).read_text())
         region = artifact.get("environment", "").rsplit("/", 1)[-1]
         templates[name] = (template, DEFAULT_REGION if region in ("", "unknown-region") else region)
-    return read_app(templates, assembly_dir)
+    return read_app(templates, assembly_dir, assets)
+
+
+def _file_assets(assembly_dir: Path, manifest_file: Path) -> dict[str, Asset]:
+    """The S3 object key each file asset is published under -> its source in the assembly."""
+    assets = {}
+    for entry in json.loads(manifest_file.read_text()).get("files", {}).values():
+        source = entry.get("source", {})
+        if "path" not in source:
+            continue  # built by a command at publish time: no source here
+        asset = Asset(assembly_dir / source["path"], source.get("packaging", "file"))
+        for destination in entry.get("destinations", {}).values():
+            assets[destination["objectKey"]] = asset
+    return assets

@@ -64,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="a DynamoDB-compatible server (DynamoDB Local, dynalite) instead of the embedded, in-memory moto",
     )
+    local.add_argument(
+        "--debug",
+        action="append",
+        default=[],
+        metavar="FUNCTION",
+        help="run this function (part of its construct path, or its logical id; repeatable) in one environment "
+        "attached to this terminal, without a timeout, so that breakpoint() stops here",
+    )
+    local.add_argument(
+        "--debugpy",
+        type=int,
+        metavar="PORT",
+        help="with --debug: the function's environment also lets a debugger (debugpy, e.g. VS Code) attach on this port",
+    )
     local.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="print an ID token for a local user, created on first use")
@@ -106,8 +120,12 @@ def _app(arguments: argparse.Namespace, *, reuse: bool) -> LocalApp:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
+    from serverless_meta.local.dynamodb import DynamoDBUnavailable
     from serverless_meta.local.server import LocalServer
 
+    if arguments.debugpy is not None and not arguments.debug:
+        log.error("--debugpy needs --debug FUNCTION: the function whose environment a debugger attaches to")
+        return 2
     app = _app(arguments, reuse=False)
     try:
         server = LocalServer(
@@ -116,18 +134,20 @@ def _serve(arguments: argparse.Namespace) -> int:
             port=arguments.port,
             state_dir=_state_dir(arguments),
             dynamodb_endpoint=arguments.dynamodb_endpoint,
+            debug=arguments.debug,
+            debugpy_port=arguments.debugpy,
         )
     except OSError as error:
         log.error("Cannot listen on %s:%d: %s", arguments.host, arguments.port, error.strerror or error)
         return 1
-    except BotoCoreError as error:
+    except (BotoCoreError, DynamoDBUnavailable) as error:
         log.error("Cannot use DynamoDB at %s: %s", arguments.dynamodb_endpoint or "the embedded server", error)
         return 1
     server.start()
     try:
         for method, path, target in server.gateway.routes():
             log.info("  %-7s %s%s  -> %s", method, server.url, path, target)
-        log.info("DynamoDB: %s", arguments.dynamodb_endpoint or "embedded (moto, in memory)")
+        log.info("DynamoDB: %s", arguments.dynamodb_endpoint or f"embedded (moto, in memory, at {server.dynamodb.endpoint})")
         log.info("Serving on %s (Ctrl-C stops)", server.url)
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -1,11 +1,20 @@
-"""The DynamoDB the local functions talk to: moto in this process, or any compatible server.
+"""The DynamoDB every function's environments share: moto's server on a private loopback port, or any compatible server.
 
-moto mocks AWS in-process (no server, no port): the functions run in this process too, so
-their boto3 clients reach it directly, which is several times faster than moto's server.
+The functions run in worker processes of their own, so the embedded DynamoDB must be one they
+can all reach: moto's DynamoDB application in a child process of local mode, on a port the
+system picks, served by waitress (moto's own server runs on werkzeug's development server,
+which closes the connection after every response; waitress keeps boto3's connections open).
+Run as ``python -m serverless_meta.local.dynamodb``, it prints its port and serves until its
+standard input closes, which happens when local mode ends, however it ends.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterable
 
 import boto3
@@ -17,23 +26,35 @@ from serverless_meta.local.template import Table
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 
 
+class DynamoDBUnavailable(Exception):
+    """The embedded DynamoDB did not start."""
+
+
 class LocalDynamoDB:
-    """moto, mocking DynamoDB in this process, unless ``endpoint`` names a server to use."""
+    """moto's DynamoDB in a child process, unless ``endpoint`` names a server to use."""
 
     def __init__(self, endpoint: str | None = None) -> None:
-        self._mock = None
+        self._process: subprocess.Popen[str] | None = None
         if endpoint is None:
-            from moto import mock_aws
-
-            self._mock = mock_aws()
-            self._mock.start()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "serverless_meta.local.dynamodb"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            port = self._process.stdout.readline().strip()
+            if not port.isdigit():
+                self.stop()
+                raise DynamoDBUnavailable("the embedded DynamoDB (moto's server) did not start; its error is above")
+            endpoint = f"http://127.0.0.1:{port}"
         self.endpoint = endpoint
+
+    @property
+    def embedded(self) -> bool:
+        return self._process is not None
 
     @property
     def environment(self) -> dict[str, str]:
         """What a function's environment needs so that its boto3 clients use this DynamoDB."""
-        endpoint = {"AWS_ENDPOINT_URL_DYNAMODB": self.endpoint} if self.endpoint else {}
-        return {**endpoint, **LOCAL_CREDENTIALS}
+        return {"AWS_ENDPOINT_URL_DYNAMODB": self.endpoint, **LOCAL_CREDENTIALS}
 
     def create_tables(self, tables: Iterable[Table]) -> list[str]:
         """Create the tables that do not exist yet (an external server may hold them already)."""
@@ -64,6 +85,36 @@ class LocalDynamoDB:
         return created
 
     def stop(self) -> None:
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
+        if self._process is not None:
+            self._process.stdin.close()  # it ends on end-of-file
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process.stdout.close()
+            self._process = None
+
+
+def _serve() -> None:
+    import waitress
+    from moto.moto_server.werkzeug_app import create_backend_app
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: local mode stops this itself
+    # Local fake credentials for moto's request signing checks, whatever this process inherited.
+    os.environ.update(LOCAL_CREDENTIALS)
+    server = waitress.create_server(
+        create_backend_app("dynamodb"), host="127.0.0.1", port=0, threads=8, ident="serverless-meta-dynamodb"
+    )
+
+    def exit_with_parent() -> None:
+        sys.stdin.read()
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    print(server.effective_port, flush=True)
+    server.run()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from serverless_meta.local.cognito import InvalidToken, LocalUserPools
 from serverless_meta.local.events import rest_proxy_event
-from serverless_meta.local.functions import FunctionError, LocalFunction
-from serverless_meta.local.template import Method, RestApi
+from serverless_meta.local.functions import FunctionError, LocalFunctions, Throttled
+from serverless_meta.local.template import Function, Method, RestApi
 from serverless_meta.local.throttle import TokenBucket
 
 log = logging.getLogger("serverless_meta.local")
@@ -34,6 +34,12 @@ _DEFAULT_ERRORS = {
     "INVALID_API_KEY": (403, "Forbidden"),
     "INTEGRATION_FAILURE": (502, "Internal server error"),
     "API_CONFIGURATION_ERROR": (500, "Internal server error"),
+    # Not a response type of its own: a Lambda function throttled behind a proxy integration is
+    # answered with API Gateway's 500 "Internal server error" (AWS re:Post knowledge center,
+    # "How do I troubleshoot 5XX errors...": "If the backend service is throttled due to a high
+    # request rate, the API Gateway API might return an Internal server error";
+    # https://repost.aws/knowledge-center/api-gateway-internal-server-error). DEFAULT_5XX applies.
+    "LAMBDA_THROTTLED": (500, "Internal server error"),
 }
 
 
@@ -70,9 +76,14 @@ class _Match:
 
 class LocalGateway:
     def __init__(
-        self, apis: list[RestApi], functions: Mapping[str, LocalFunction], user_pools: LocalUserPools
+        self,
+        apis: list[RestApi],
+        definitions: Mapping[str, Function],
+        functions: LocalFunctions,
+        user_pools: LocalUserPools,
     ) -> None:
         self._apis = apis
+        self._definitions = definitions
         self._functions = functions
         self._user_pools = user_pools
         self._buckets: dict[tuple[str, str, str, str], TokenBucket] = {}
@@ -107,8 +118,8 @@ class LocalGateway:
         ]
 
     def _target(self, method: Method) -> str:
-        if method.function in self._functions:
-            return self._functions[method.function].definition.name
+        if method.function in self._definitions:
+            return self._definitions[method.function].name
         return f"{method.integration_type} integration"
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -141,7 +152,7 @@ class LocalGateway:
             return self._error(api, "INVALID_API_KEY")
         if method.integration_type == "MOCK" and method.mock is not None:
             return self._mock(api, method, request)
-        if method.integration_type == "AWS_PROXY" and method.function in self._functions:
+        if method.integration_type == "AWS_PROXY" and method.function in self._definitions:
             event = rest_proxy_event(
                 method=request.method,
                 path=match.path,
@@ -159,7 +170,7 @@ class LocalGateway:
                 domain_name=request.header("Host") or "localhost",
             )
             accepts_binary = _is_binary(request.header("Accept"), api.binary_media_types)
-            return self._invoke(api, self._functions[method.function], event, request_id, accepts_binary)
+            return self._invoke(api, method.function, event, request_id, accepts_binary)
         log.error("%s %s: %s integration is not emulated", request.method, url.path, method.integration_type)
         return self._error(api, "API_CONFIGURATION_ERROR")
 
@@ -226,20 +237,25 @@ class LocalGateway:
             headers["Access-Control-Allow-Origin"] = origin
         return HttpResponse(mock.status, list(headers.items()), mock.body.encode())
 
-    def _invoke(
-        self, api: RestApi, function: LocalFunction, event: dict, request_id: str, accepts_binary: bool
-    ) -> HttpResponse:
-        name = function.definition.name
-        try:
-            result = function.invoke(event, request_id)
-            response = _proxy_response(result, decode_base64=accepts_binary)
-        except FunctionError as error:
-            log.error("%s", error, exc_info=error.__cause__)
+    def _invoke(self, api: RestApi, key: str, event: dict, request_id: str, accepts_binary: bool) -> HttpResponse:
+        function = self._definitions[key]
+        if key not in self._functions:
+            log.error("%s cannot run locally (said at startup): %s", function.name, function.unavailable)
             response = self._error(api, "INTEGRATION_FAILURE")
-        except (KeyError, TypeError, ValueError) as error:
-            log.error("%s returned a malformed proxy response: %s", name, error)
-            response = self._error(api, "INTEGRATION_FAILURE")
-        response.function = name
+        else:
+            try:
+                result = self._functions.invoke(key, event, request_id=request_id)
+                response = _proxy_response(result, decode_base64=accepts_binary)
+            except Throttled as error:
+                log.warning("%s", error)
+                response = self._error(api, "LAMBDA_THROTTLED")
+            except FunctionError as error:
+                log.error("%s", error)
+                response = self._error(api, "INTEGRATION_FAILURE")
+            except (KeyError, TypeError, ValueError) as error:
+                log.error("%s returned a malformed proxy response: %s", function.name, error)
+                response = self._error(api, "INTEGRATION_FAILURE")
+        response.function = function.name
         return response
 
     def _error(self, api: RestApi, response_type: str) -> HttpResponse:

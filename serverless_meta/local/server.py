@@ -1,4 +1,12 @@
-"""The local HTTP server: every REST API of a cloud assembly on one loopback port."""
+"""The local HTTP server: every REST API of a cloud assembly on one loopback port.
+
+HTTP is waitress's (a maintained, pure-Python WSGI server): it parses requests, reads
+``Content-Length`` and chunked bodies, refuses bodies over API Gateway's 10 MB with a 413,
+keeps connections alive, disables Nagle's algorithm and listens with a backlog of 1,024.
+werkzeug's development server, the other one at hand, closes the connection after every
+response and exits the process when it cannot bind, so it fits neither keep-alive clients
+nor ``LocalServer`` used in-process.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +14,39 @@ import json
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
+import waitress
+from waitress import wasyncore
+
+from serverless_meta.local import interpreters
 from serverless_meta.local.cognito import LocalUserPools
 from serverless_meta.local.dynamodb import LocalDynamoDB
-from serverless_meta.local.functions import LocalFunction
+from serverless_meta.local.functions import LocalFunctions, Runner
 from serverless_meta.local.gateway import HttpRequest, HttpResponse, LocalGateway
-from serverless_meta.local.template import LocalApp
+from serverless_meta.local.template import Function, LocalApp
 
 log = logging.getLogger("serverless_meta.local")
 access_log = logging.getLogger("serverless_meta.local.access")
 
 # Local functions never send traces or metrics anywhere; their logs go to this console.
 _LOCAL_FUNCTION_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
+# API Gateway's largest request payload.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+LISTEN_BACKLOG = 1024
 
 
 class LocalServer:
-    """Serves ``app`` on ``host:port``; ``start()`` returns once it accepts connections."""
+    """Serves ``app`` on ``host:port`` (0: a free port); ``start()`` returns once it accepts connections.
+
+    ``debug``: functions (a part of their construct path, or their logical id) that run in one
+    environment attached to this process's terminal, with no timeout, so that ``breakpoint()``
+    stops there; with ``debugpy_port``, that environment also waits for a debugger on that port.
+    """
 
     def __init__(
         self,
@@ -33,52 +56,157 @@ class LocalServer:
         port: int = 3000,
         state_dir: Path,
         dynamodb_endpoint: str | None = None,
+        debug: Iterable[str] = (),
+        debugpy_port: int | None = None,
     ) -> None:
+        for warning in app.warnings:
+            log.warning("%s", warning)
         self.dynamodb = LocalDynamoDB(dynamodb_endpoint)
+        self.functions: LocalFunctions | None = None
         try:
             self.dynamodb.create_tables(app.tables)
             self.user_pools = LocalUserPools(app.user_pools, state_dir)
-            environment = {**self.dynamodb.environment, **_LOCAL_FUNCTION_ENVIRONMENT}
-            functions = {
-                key: LocalFunction(function, environment)
-                for key, function in app.functions.items()
-                if function.code_dir is not None and function.runtime.startswith("python")
-            }
-            self.gateway = LocalGateway(app.apis, functions, self.user_pools)
-            self._http = _Server((host, port), _handler_class(self.gateway))
+            runners = _runners(app.functions, tuple(debug), debugpy_port)
+            self.functions = LocalFunctions(
+                app.functions, runners, {**self.dynamodb.environment, **_LOCAL_FUNCTION_ENVIRONMENT}
+            )
+            self.gateway = LocalGateway(app.apis, app.functions, self.functions, self.user_pools)
+            concurrency = sum(function.reserved_concurrency or 10 for function in app.functions.values())
+            self._http = waitress.create_server(
+                self._serve,
+                host=host,
+                port=port,
+                # A thread per request in flight: enough for every function at its concurrency.
+                threads=max(8, min(256, concurrency + 8)),
+                connection_limit=1000,
+                backlog=LISTEN_BACKLOG,
+                max_request_body_size=MAX_BODY_BYTES,
+                ident="serverless-meta-local",
+                clear_untrusted_proxy_headers=False,
+            )
         except BaseException:
-            self.dynamodb.stop()
+            self._stop_backends()
             raise
-        self._http.in_flight = _InFlight()
+        self._in_flight = _InFlight()
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._http.effective_host}:{self._http.effective_port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._http.serve_forever, name="serverless-meta-local", daemon=True)
+        self._thread = threading.Thread(target=self._http.run, name="serverless-meta-local", daemon=True)
         self._thread.start()
 
     def stop(self, grace_seconds: float = 30) -> None:
-        """Stop accepting, let requests in flight finish (up to ``grace_seconds``), then close."""
+        """Stop accepting, let requests in flight finish (up to ``grace_seconds``), then close everything."""
         if self._thread is not None:
-            self._http.shutdown()
-            self._thread.join()
-            self._http.in_flight.wait_idle(grace_seconds)
-        self._http.server_close()
+            self._in_loop(lambda: wasyncore.dispatcher.close(self._http))  # the listener only
+            self._in_flight.wait_idle(grace_seconds)
+            # Every task thread ends before the trigger closes: a thread that finishes a response wakes the
+            # loop through the trigger, and would write to a closed pipe.
+            self._http.task_dispatcher.shutdown(timeout=5)
+            self._in_loop(lambda: wasyncore.close_all(self._http._map))
+            self._thread.join(timeout=5)
+        else:
+            self._http.task_dispatcher.shutdown(timeout=1)
+            wasyncore.close_all(self._http._map)
+        self._stop_backends()
+
+    def _in_loop(self, thunk: Callable[[], None]) -> None:
+        """Run ``thunk`` in the server's loop thread; once the loop has closed its trigger, it has nothing left to do."""
+        try:
+            self._http.trigger.pull_trigger(thunk)
+        except OSError:
+            log.debug("The server's loop had already closed")
+
+    def _stop_backends(self) -> None:
+        if self.functions is not None:
+            self.functions.stop()
         self.dynamodb.stop()
 
+    def _serve(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """The WSGI application: one request through the gateway, logged on one line before it is answered."""
+        started = time.perf_counter()
+        method = environ["REQUEST_METHOD"]
+        target = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        with self._in_flight:
+            try:
+                request = HttpRequest(
+                    method, target, _headers(environ), environ["wsgi.input"].read(), environ.get("REMOTE_ADDR", "")
+                )
+                response = self.gateway.handle(request)
+            except Exception:  # a fault of local mode's own: say so, and keep serving
+                request_id = str(uuid.uuid4())
+                log.exception("%s %s: local mode failed (request %s)", method, target, request_id)
+                response = HttpResponse(
+                    500,
+                    [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
+                    json.dumps({"message": "Internal server error", "requestId": request_id}).encode(),
+                )
+            latency = (time.perf_counter() - started) * 1000
+            access_log.info("%s %s %d %.1fms %s", method, target, response.status, latency, response.function or "-")
+        headers = [(name, value) for name, value in response.headers if name.lower() not in _HOP_BY_HOP]
+        headers.append(("Content-Length", str(len(response.body))))
+        start_response(f"{response.status} {_reason(response.status)}", headers)
+        return [b"" if method == "HEAD" else response.body]
 
-# API Gateway's largest request payload.
-MAX_BODY_BYTES = 10 * 1024 * 1024
+
+_HOP_BY_HOP = {"content-length", "connection", "transfer-encoding", "keep-alive"}
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _headers(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The request's headers from the WSGI environment, with their usual capitalisation."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-").title(), value))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-").title(), value))
+    return headers
+
+
+def _runners(functions: Mapping[str, Function], debug: tuple[str, ...], debugpy_port: int | None) -> dict[str, Runner]:
+    """How each function that can run locally runs; the others, and every fallback, said once here."""
+    runnable = {}
+    for key, function in functions.items():
+        if function.unavailable:
+            log.warning("%s will not run locally: %s", function.name, function.unavailable)
+        else:
+            runnable[key] = function
+    code_dirs: dict[str, list[Path]] = {}
+    for function in runnable.values():
+        code_dirs.setdefault(function.runtime, []).append(function.code_dir)
+    choices = interpreters.choose_all(code_dirs)
+    for runtime, choice in choices.items():
+        if choice.fallback_reason:
+            log.warning("%s functions run on %s: %s", runtime, choice.label, choice.fallback_reason)
+    attached = {key for key, function in runnable.items() if any(_names(name, key, function) for name in debug)}
+    for name in debug:
+        if not any(_names(name, key, function) for key, function in runnable.items()):
+            log.warning("--debug %s names no function that runs locally", name)
+    runners = {}
+    for key, function in runnable.items():
+        choice = choices[function.runtime]
+        is_attached = key in attached
+        runners[key] = Runner(
+            choice.executable,
+            choice.label,
+            attached=is_attached,
+            debugpy_port=debugpy_port if is_attached else None,
+        )
+    return runners
+
+
+def _names(name: str, key: str, function: Function) -> bool:
+    return name in function.name or name == key.rsplit("/", 1)[-1]
 
 
 class _InFlight:
@@ -100,90 +228,3 @@ class _InFlight:
     def wait_idle(self, timeout: float) -> None:
         with self._idle:
             self._idle.wait_for(lambda: self._count == 0, timeout)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # idle keep-alive connections must not hold up a stop
-    in_flight: _InFlight
-
-
-def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms stall
-        server_version = "serverless-meta-local"
-        server: _Server
-
-        def _serve(self) -> None:
-            started = time.perf_counter()
-            with self.server.in_flight:
-                try:
-                    request = HttpRequest(
-                        self.command, self.path, list(self.headers.items()), self._read_body(), self.client_address[0]
-                    )
-                except _BadRequest as error:
-                    self.close_connection = True
-                    response = HttpResponse(
-                        error.status, [("Content-Type", "application/json")], json.dumps({"message": str(error)}).encode()
-                    )
-                else:
-                    try:
-                        response = gateway.handle(request)
-                    except Exception:  # a fault of local mode's own: say so, and keep serving
-                        log.exception("%s %s: local mode failed", self.command, self.path)
-                        response = HttpResponse(500, [("Content-Type", "application/json")],
-                                                b'{"message": "Internal server error"}')
-                # Logged before the answer goes out, so that a client that has its answer finds the line.
-                latency = (time.perf_counter() - started) * 1000
-                access_log.info(
-                    "%s %s %d %.1fms %s", self.command, self.path, response.status, latency, response.function or "-"
-                )
-                self._write(response)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
-
-        def _read_body(self) -> bytes:
-            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                return self._read_chunked()
-            length = self.headers.get("Content-Length")
-            if length is None:
-                return b""
-            if not length.strip().isdigit():
-                raise _BadRequest(400, f"Invalid Content-Length: {length!r}")
-            if int(length) > MAX_BODY_BYTES:
-                raise _BadRequest(413, "Request Too Long")
-            return self.rfile.read(int(length))
-
-        def _read_chunked(self) -> bytes:
-            body = bytearray()
-            while True:
-                size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-                try:
-                    size = int(size_line, 16)
-                except ValueError:
-                    raise _BadRequest(400, "Invalid chunked request body") from None
-                if size == 0:
-                    while self.rfile.readline(1024).strip():  # trailers, up to the blank line
-                        pass
-                    return bytes(body)
-                if len(body) + size > MAX_BODY_BYTES:
-                    raise _BadRequest(413, "Request Too Long")
-                body += self.rfile.read(size)
-                self.rfile.readline(3)
-
-        def _write(self, response: HttpResponse) -> None:
-            self.send_response(response.status)
-            for name, value in response.headers:
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-            """Silenced: the access log above has one line per request."""
-
-    return Handler

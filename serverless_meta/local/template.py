@@ -58,6 +58,9 @@ class Function:
     environment: dict[str, str]
     timeout: int
     memory_size: int
+    reserved_concurrency: int | None = None
+    unavailable: str | None = None
+    """Why local mode cannot run it (no code directory, not Python), or None."""
 
 
 @dataclass(frozen=True)
@@ -110,20 +113,43 @@ class RestApi:
     gateway_responses: dict[str, GatewayResponse]
 
 
+@dataclass(frozen=True)
+class Asset:
+    """A file asset of the cloud assembly: where its source is, and how it is packaged."""
+
+    path: Path
+    packaging: str
+
+
 @dataclass
 class LocalApp:
     apis: list[RestApi] = field(default_factory=list)
     functions: dict[str, Function] = field(default_factory=dict)
     tables: list[Table] = field(default_factory=list)
     user_pools: dict[str, UserPool] = field(default_factory=dict)
+    exports: dict[str, str] = field(default_factory=dict)
+    """Stack outputs' export names -> values, for ``Fn::ImportValue`` in later stacks."""
+    warnings: list[str] = field(default_factory=list)
+    """Values local mode could not resolve, each naming the resource and property; said at startup."""
 
 
-def read_app(templates: Mapping[str, tuple[dict, str]], assembly_dir: Path) -> LocalApp:
-    """The APIs, functions, tables and pools of every stack: ``{stack: (template, region)}``."""
+def read_app(
+    templates: Mapping[str, tuple[dict, str]], assembly_dir: Path, assets: Mapping[str, Asset] | None = None
+) -> LocalApp:
+    """The APIs, functions, tables and pools of every stack: ``{stack: (template, region)}``.
+
+    ``assets`` maps an asset's S3 object key to its source: it finds a function's code where the
+    template has no asset metadata (``cdk synth --no-asset-metadata``, or ``app.synth()``).
+    Stacks are read in the order given, the cloud assembly's, so exports precede their imports.
+    """
     app = LocalApp()
     for stack, (template, region) in templates.items():
-        _StackReader(stack, template, region, assembly_dir, app).read()
+        _StackReader(stack, template, region, assembly_dir, app, assets or {}).read()
     return app
+
+
+class _Unresolved(Exception):
+    """A value only CloudFormation can know (an import of another app's export, a parameter without default)."""
 
 
 def local_id(key: str, length: int, alphabet: str = string.ascii_lowercase + string.digits) -> str:
@@ -137,12 +163,16 @@ def local_id(key: str, length: int, alphabet: str = string.ascii_lowercase + str
 
 
 class _StackReader:
-    def __init__(self, stack: str, template: dict, region: str, assembly_dir: Path, app: LocalApp) -> None:
+    def __init__(
+        self, stack: str, template: dict, region: str, assembly_dir: Path, app: LocalApp, assets: Mapping[str, Asset]
+    ) -> None:
         self.stack = stack
+        self.template = template
         self.resources: dict[str, dict] = template.get("Resources", {})
         self.region = region
         self.assembly_dir = assembly_dir
         self.app = app
+        self.assets = assets
         self.refs: dict[str, str] = {}
         self.attributes: dict[tuple[str, str], str] = {}
 
@@ -152,11 +182,20 @@ class _StackReader:
     def of_type(self, *types: str) -> dict[str, dict]:
         return {name: r for name, r in self.resources.items() if r.get("Type") in types}
 
+    def of_api(self, resource_type: str, api_id: str) -> dict[str, dict]:
+        """The properties of each resource of ``resource_type`` that belongs to the REST API ``api_id``."""
+        return {
+            name: resource["Properties"]
+            for name, resource in self.of_type(resource_type).items()
+            if resource.get("Properties", {}).get("RestApiId") == {"Ref": api_id}
+        }
+
     def read(self) -> None:
         self._tables()
         self._user_pools()
         self._functions()
         self._apis()
+        self._exports()
 
     def _tables(self) -> None:
         for logical_id, resource in self.of_type("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable").items():
@@ -204,23 +243,53 @@ class _StackReader:
             self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
         for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
             props = resource.get("Properties", {})
-            metadata = resource.get("Metadata", {})
-            asset_path = metadata.get("aws:asset:path")
-            code_dir = None
-            if asset_path and metadata.get("aws:asset:property") == "Code":
-                code_dir = Path(asset_path) if Path(asset_path).is_absolute() else self.assembly_dir / asset_path
-            variables = props.get("Environment", {}).get("Variables", {})
+            name = resource.get("Metadata", {}).get("aws:cdk:path", self.key(logical_id)).removesuffix("/Resource")
+            code_dir, unavailable = self._code_dir(resource)
+            runtime = props.get("Runtime", "")
+            if unavailable is None and not runtime.startswith("python"):
+                unavailable = f"runtime {runtime or '(none: a container image)'} is not emulated, only Python"
+            environment = {}
+            for variable, value in props.get("Environment", {}).get("Variables", {}).items():
+                resolved = self.resolve_or_warn(value, f"{name} Environment.Variables.{variable}", "the variable is left out")
+                if resolved is not None:
+                    environment[variable] = resolved
+            reserved = props.get("ReservedConcurrentExecutions")
             self.app.functions[self.key(logical_id)] = Function(
                 key=self.key(logical_id),
-                name=metadata.get("aws:cdk:path", self.key(logical_id)).removesuffix("/Resource"),
+                name=name,
                 code_dir=code_dir,
                 region=self.region,
                 handler=props.get("Handler", ""),
-                runtime=props.get("Runtime", ""),
-                environment={name: self.resolve(value) for name, value in variables.items()},
+                runtime=runtime,
+                environment=environment,
                 timeout=int(props.get("Timeout", 3)),
                 memory_size=int(props.get("MemorySize", 128)),
+                reserved_concurrency=int(reserved) if isinstance(reserved, (int, str)) and str(reserved).isdigit() else None,
+                unavailable=unavailable,
             )
+
+    def _code_dir(self, resource: dict) -> tuple[Path | None, str | None]:
+        """The directory of a function's code, from its asset metadata or the assets manifest; or why there is none."""
+        metadata = resource.get("Metadata", {})
+        code = resource.get("Properties", {}).get("Code", {})
+        asset_path = metadata.get("aws:asset:path") if metadata.get("aws:asset:property") == "Code" else None
+        if asset_path is None and "S3Key" in code:
+            try:
+                asset = self.assets.get(self.resolve(code["S3Key"]))
+            except _Unresolved:
+                asset = None
+            if asset is None:
+                return None, "its code is in S3, not an asset of this cloud assembly"
+            if asset.packaging != "zip":
+                return None, f"its code is a {asset.packaging} asset ({asset.path.name}), not a directory"
+            asset_path = str(asset.path)
+        if asset_path is None:
+            kind = "inline code (ZipFile)" if "ZipFile" in code else "a container image" if "ImageUri" in code else "no code"
+            return None, f"it has {kind}, not a directory asset"
+        path = Path(asset_path) if Path(asset_path).is_absolute() else self.assembly_dir / asset_path
+        if not path.is_dir():
+            return None, f"its code directory {path} does not exist"
+        return path, None
 
     def _apis(self) -> None:
         for api_id, resource in self.of_type("AWS::ApiGateway::RestApi").items():
@@ -228,10 +297,7 @@ class _StackReader:
             paths = self._resource_paths(api_id)
             authorizers = self._authorizers(api_id)
             resources: dict[str, dict[str, Method]] = {}
-            for method in self.of_type("AWS::ApiGateway::Method").values():
-                props = method["Properties"]
-                if props.get("RestApiId") != {"Ref": api_id}:
-                    continue
+            for props in self.of_api("AWS::ApiGateway::Method", api_id).values():
                 path = paths.get(_resource_reference(props.get("ResourceId")))
                 if path is None:
                     continue
@@ -252,10 +318,8 @@ class _StackReader:
     def _resource_paths(self, api_id: str) -> dict[str, str]:
         """Resource reference -> path; the root is ``"root"``."""
         parents: dict[str, tuple[str, str]] = {}
-        for logical_id, resource in self.of_type("AWS::ApiGateway::Resource").items():
-            props = resource["Properties"]
-            if props.get("RestApiId") == {"Ref": api_id}:
-                parents[logical_id] = (_resource_reference(props["ParentId"]), props["PathPart"])
+        for logical_id, props in self.of_api("AWS::ApiGateway::Resource", api_id).items():
+            parents[logical_id] = (_resource_reference(props["ParentId"]), props["PathPart"])
         paths = {"root": "/"}
 
         def path_of(reference: str) -> str:
@@ -270,16 +334,17 @@ class _StackReader:
 
     def _authorizers(self, api_id: str) -> dict[str, Authorizer]:
         authorizers = {}
-        for logical_id, resource in self.of_type("AWS::ApiGateway::Authorizer").items():
-            props = resource["Properties"]
-            if props.get("RestApiId") != {"Ref": api_id}:
-                continue
+        for logical_id, props in self.of_api("AWS::ApiGateway::Authorizer", api_id).items():
             pools = []
             for arn in props.get("ProviderARNs", []):
                 if isinstance(arn, dict) and "Fn::GetAtt" in arn:
                     pools.append(self.key(arn["Fn::GetAtt"][0]))
-                else:
-                    pools.append(self._imported_pool(self.resolve(arn)))
+                    continue
+                resolved = self.resolve_or_warn(
+                    arn, f"{self.key(logical_id)} ProviderARNs", "tokens of that pool are refused"
+                )
+                if resolved is not None:
+                    pools.append(self._imported_pool(resolved))
             source = props.get("IdentitySource", "method.request.header.Authorization")
             authorizers[logical_id] = Authorizer(
                 type=props.get("Type", ""), pools=tuple(pools), header=source.rsplit(".", 1)[-1]
@@ -315,10 +380,7 @@ class _StackReader:
 
     def _stages(self, api_id: str) -> dict[str, dict[tuple[str, str], tuple[float, int]]]:
         stages = {}
-        for resource in self.of_type("AWS::ApiGateway::Stage").values():
-            props = resource["Properties"]
-            if props.get("RestApiId") != {"Ref": api_id}:
-                continue
+        for props in self.of_api("AWS::ApiGateway::Stage", api_id).values():
             limits: dict[tuple[str, str], tuple[float, int]] = {("*", "*"): ACCOUNT_THROTTLE}
             for setting in props.get("MethodSettings", []):
                 default_rate, default_burst = limits[("*", "*")]
@@ -333,10 +395,7 @@ class _StackReader:
 
     def _gateway_responses(self, api_id: str) -> dict[str, GatewayResponse]:
         responses = {}
-        for resource in self.of_type("AWS::ApiGateway::GatewayResponse").values():
-            props = resource["Properties"]
-            if props.get("RestApiId") != {"Ref": api_id}:
-                continue
+        for props in self.of_api("AWS::ApiGateway::GatewayResponse", api_id).values():
             templates = props.get("ResponseTemplates", {})
             responses[props["ResponseType"]] = GatewayResponse(
                 status=int(props["StatusCode"]) if "StatusCode" in props else None,
@@ -345,25 +404,112 @@ class _StackReader:
             )
         return responses
 
+    def _exports(self) -> None:
+        for output in self.template.get("Outputs", {}).values():
+            export = output.get("Export", {}).get("Name")
+            if export is None:
+                continue
+            try:
+                self.app.exports[self.resolve(export)] = self.resolve(output.get("Value", ""))
+            except _Unresolved:
+                continue  # an export nobody here can resolve; its importers will say so
+
+    def resolve_or_warn(self, value: Any, where: str, consequence: str) -> str | None:
+        """``resolve``, or None with a warning that names the resource and property and what follows."""
+        try:
+            return self.resolve(value)
+        except _Unresolved as error:
+            self.app.warnings.append(f"{where}: {error} cannot be resolved locally: {consequence}")
+            return None
+
     def resolve(self, value: Any) -> str:
-        """A property value as a string, with the intrinsics local mode can know resolved."""
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float, bool)):
-            return json.dumps(value)
-        if isinstance(value, dict) and len(value) == 1:
-            (function, argument), = value.items()
-            if function == "Ref":
-                return self._pseudo(argument) or self.refs.get(argument, argument)
-            if function == "Fn::GetAtt":
-                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-                return self.attributes.get((logical_id, attribute), f"{logical_id}.{attribute}")
-            if function == "Fn::Join":
-                separator, parts = argument
-                return separator.join(self.resolve(part) for part in parts)
-            if function == "Fn::Sub" and isinstance(argument, str):
-                return re.sub(r"\$\{([^}]+)\}", lambda m: self.resolve({"Ref": m.group(1)}), argument)
-        return json.dumps(value)
+        """A property value as a string, with the intrinsic functions resolved; _Unresolved where it cannot be."""
+        resolved = self._evaluate(value)
+        if isinstance(resolved, bool):
+            return "true" if resolved else "false"
+        if isinstance(resolved, (int, float, str)):
+            return str(resolved)
+        raise _Unresolved(f"a {type(resolved).__name__} value ({json.dumps(value)[:80]})")
+
+    def _evaluate(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return [self._evaluate(item) for item in value] if isinstance(value, list) else value
+        if len(value) != 1:
+            raise _Unresolved(json.dumps(value)[:80])
+        (function, argument), = value.items()
+        if function == "Ref":
+            return self._ref(argument)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+            if (logical_id, attribute) not in self.attributes:
+                raise _Unresolved(f"Fn::GetAtt {logical_id}.{attribute}")
+            return self.attributes[(logical_id, attribute)]
+        if function == "Fn::Join":
+            separator, parts = argument
+            return separator.join(self.resolve(part) for part in self._evaluate(parts))
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            return re.sub(
+                r"\$\{([^}!][^}]*)\}",
+                lambda m: self.resolve(variables[m.group(1)]) if m.group(1) in variables else self._substitute(m.group(1)),
+                text,
+            ).replace("${!", "${")
+        if function == "Fn::Select":
+            index, items = argument
+            items = self._evaluate(items)
+            return items[int(self._evaluate(index))]
+        if function == "Fn::Split":
+            separator, text = argument
+            return self.resolve(text).split(separator)
+        if function == "Fn::If":
+            condition, when_true, when_false = argument
+            return self._evaluate(when_true if self._condition(condition) else when_false)
+        if function == "Fn::ImportValue":
+            name = self.resolve(argument)
+            if name not in self.app.exports:
+                raise _Unresolved(f"Fn::ImportValue {name!r} (an export of no stack of this app)")
+            return self.app.exports[name]
+        if function == "Fn::GetAZs":
+            return [f"{self.region}{zone}" for zone in "abc"]
+        raise _Unresolved(function)
+
+    def _ref(self, name: str) -> str:
+        pseudo = self._pseudo(name)
+        if pseudo is not None:
+            return pseudo
+        if name in self.refs:
+            return self.refs[name]
+        parameter = self.template.get("Parameters", {}).get(name)
+        if parameter is not None and "Default" in parameter:
+            return str(parameter["Default"])
+        raise _Unresolved(f"Ref {name}")
+
+    def _substitute(self, name: str) -> str:
+        if "." in name:
+            return self.resolve({"Fn::GetAtt": name.split(".", 1)})
+        return self._ref(name)
+
+    def _condition(self, name: str) -> bool:
+        """A condition of the template's Conditions section, where its values can be known."""
+        condition = self.template.get("Conditions", {}).get(name)
+        if condition is None:
+            raise _Unresolved(f"Condition {name}")
+        return self._truth(condition)
+
+    def _truth(self, expression: Any) -> bool:
+        (function, argument), = expression.items()
+        if function == "Fn::Equals":
+            left, right = (self.resolve(item) for item in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self._truth(argument[0])
+        if function == "Fn::And":
+            return all(self._truth(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self._truth(item) for item in argument)
+        if function == "Condition":
+            return self._condition(argument)
+        raise _Unresolved(function)
 
     def _pseudo(self, name: str) -> str | None:
         return {

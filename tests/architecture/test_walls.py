@@ -28,7 +28,7 @@ BREACHES = {
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--config", str(tree / "pyproject.toml")],
+        [str(LINT_IMPORTS), "--no-cache", str(tree / "pyproject.toml")],
         cwd=tree,
         env={"PYTHONPATH": f"{tree / 'lambda'}:{tree}", "PATH": "/usr/bin:/bin"},
         capture_output=True,

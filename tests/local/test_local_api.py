@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from serverless_meta.local.cognito import LocalUserPools
-from tests.handlers.test_bad_requests import BAD_BODIES
+from tests.handlers.support import BAD_BODIES
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

@@ -13,6 +13,7 @@ from serverless_meta.local.events import rest_proxy_event
 from serverless_meta.local.gateway import _match_resource
 from serverless_meta.local.template import UserPool, read_app
 from serverless_meta.local.throttle import TokenBucket
+from tests.local.support import template_of
 
 CAPTURED_EVENT = json.loads((Path(__file__).parents[1] / "events" / "api_gateway_rest_proxy.json").read_text())
 
@@ -175,12 +176,11 @@ def test_local_events_have_the_shape_of_api_gateways():
 def test_cors_preflight_with_several_origins_echoes_the_matching_one(tmp_path):
     from serverless_meta import ServerlessCrudApi
     from serverless_meta.local.gateway import HttpRequest, LocalGateway
-    from tests.support import synthesize
 
     origins = ["https://a.example", "https://b.example"]
-    template = synthesize(lambda stack: ServerlessCrudApi(stack, "Cors", resource_name="items", cors_allow_origins=origins))
-    app = read_app({"TestStack": (template.to_json(), "eu-west-1")}, tmp_path)
-    gateway = LocalGateway(app.apis, {}, LocalUserPools(app.user_pools, tmp_path))
+    template = template_of(lambda stack: ServerlessCrudApi(stack, "Cors", resource_name="items", cors_allow_origins=origins))
+    app = read_app({"TestStack": (template, "eu-west-1")}, tmp_path)
+    gateway = LocalGateway(app.apis, {}, {}, LocalUserPools(app.user_pools, tmp_path))
 
     def preflight(origin: str) -> dict[str, str]:
         request = HttpRequest("OPTIONS", "/prod/items", [("Origin", origin), ("Access-Control-Request-Method", "POST")], b"")
@@ -198,14 +198,13 @@ def test_a_method_that_requires_an_api_key_is_403_without_one(tmp_path):
 
     from serverless_meta import ServerlessCrudApi
     from serverless_meta.local.gateway import HttpRequest, LocalGateway
-    from tests.support import synthesize
 
-    template = synthesize(
+    template = template_of(
         lambda stack: ServerlessCrudApi(stack, "Keys", resource_name="items", usage_plan=apigateway.UsagePlanProps())
     )
-    app = read_app({"TestStack": (template.to_json(), "eu-west-1")}, tmp_path)
+    app = read_app({"TestStack": (template, "eu-west-1")}, tmp_path)
     pools = LocalUserPools(app.user_pools, tmp_path)
-    gateway = LocalGateway(app.apis, {}, pools)
+    gateway = LocalGateway(app.apis, {}, {}, pools)
     (pool,) = pools.pools
     token = pools.issue_id_token(pool, "robot")
 

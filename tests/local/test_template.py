@@ -1,0 +1,132 @@
+"""Reading templates: intrinsic functions resolved where they can be, a warning naming what cannot, code found by asset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from serverless_meta.local.template import Asset, read_app
+
+
+def _function(variables: dict, **properties) -> dict:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Runtime": "python3.12", "Handler": "app.handler", "Environment": {"Variables": variables},
+                       **properties},
+        "Metadata": {"aws:cdk:path": "Stack/Fn/Resource", "aws:asset:path": "src", "aws:asset:property": "Code"},
+    }
+
+
+def _read(resources: dict, tmp_path: Path, **template) -> object:
+    (tmp_path / "src").mkdir(exist_ok=True)
+    return read_app({"Stack": ({"Resources": resources, **template}, "eu-west-1")}, tmp_path)
+
+
+def test_select_split_sub_with_variables_and_conditions_are_resolved(tmp_path):
+    app = _read(
+        {
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "items", "KeySchema": [],
+                                                                   "AttributeDefinitions": []}},
+            "Fn": _function({
+                "SECOND": {"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]},
+                "ARN_TAIL": {"Fn::Select": ["1", {"Fn::Split": ["/", {"Fn::GetAtt": ["Table", "Arn"]}]}]},
+                "SUB": {"Fn::Sub": ["${Name}-${AWS::Region}-${!Literal}", {"Name": {"Ref": "Table"}}]},
+                "STAGE": {"Fn::If": ["IsProd", "prod", "dev"]},
+                "FROM_PARAMETER": {"Ref": "Mode"},
+            }),
+        },
+        tmp_path,
+        Parameters={"Mode": {"Type": "String", "Default": "fast"}},
+        Conditions={"IsProd": {"Fn::Equals": [{"Ref": "Mode"}, "fast"]}},
+    )
+
+    assert app.functions["Stack/Fn"].environment == {
+        "SECOND": "b", "ARN_TAIL": "items", "SUB": "items-eu-west-1-${Literal}", "STAGE": "prod", "FROM_PARAMETER": "fast",
+    }
+    assert app.warnings == []
+
+
+def test_an_import_from_another_stack_of_the_app_is_resolved(tmp_path):
+    (tmp_path / "src").mkdir()
+    exporter = {"Resources": {}, "Outputs": {"Out": {"Value": "shared-value", "Export": {"Name": "SharedName"}}}}
+    importer = {"Resources": {"Fn": _function({"SHARED": {"Fn::ImportValue": "SharedName"}})}}
+
+    app = read_app({"Exporter": (exporter, "eu-west-1"), "Stack": (importer, "eu-west-1")}, tmp_path)
+
+    assert app.functions["Stack/Fn"].environment == {"SHARED": "shared-value"}
+
+
+def test_what_cannot_be_resolved_is_left_out_with_a_warning_that_names_resource_and_property(tmp_path):
+    app = _read(
+        {"Fn": _function({"KEPT": "plain", "IMPORTED": {"Fn::ImportValue": "ElsewhereExport"},
+                          "UNKNOWN": {"Fn::GetAtt": ["NotHere", "Arn"]}})},
+        tmp_path,
+    )
+
+    assert app.functions["Stack/Fn"].environment == {"KEPT": "plain"}, "never JSON text in a variable"
+    assert len(app.warnings) == 2
+    imported = next(w for w in app.warnings if "IMPORTED" in w)
+    assert imported.startswith("Stack/Fn Environment.Variables.IMPORTED: Fn::ImportValue 'ElsewhereExport'")
+    assert "left out" in imported
+
+
+def test_without_asset_metadata_the_code_is_found_through_the_assets_manifest(tmp_path):
+    (tmp_path / "asset.abc123").mkdir()
+    function = {"Type": "AWS::Lambda::Function", "Properties": {
+        "Runtime": "python3.12", "Handler": "app.handler",
+        "Code": {"S3Bucket": {"Fn::Sub": "cdk-assets-${AWS::AccountId}-${AWS::Region}"}, "S3Key": "abc123.zip"}}}
+    assets = {"abc123.zip": Asset(tmp_path / "asset.abc123", "zip")}
+
+    app = read_app({"Stack": ({"Resources": {"Fn": function}}, "eu-west-1")}, tmp_path, assets)
+
+    assert app.functions["Stack/Fn"].code_dir == tmp_path / "asset.abc123"
+    assert app.functions["Stack/Fn"].unavailable is None
+
+
+def test_a_function_that_cannot_run_locally_says_why(tmp_path):
+    resources = {
+        "Inline": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler", "Code": {"ZipFile": "def handler(e, c): pass"}}},
+        "Elsewhere": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "app.handler", "Code": {"S3Bucket": "b", "S3Key": "unknown.zip"}}},
+        "Node": {**_function({}), "Properties": {"Runtime": "nodejs22.x", "Handler": "index.handler"}},
+    }
+
+    app = _read(resources, tmp_path)
+
+    reasons = {key: function.unavailable for key, function in app.functions.items()}
+    assert "inline code (ZipFile)" in reasons["Stack/Inline"]
+    assert "not an asset of this cloud assembly" in reasons["Stack/Elsewhere"]
+    assert "nodejs22.x is not emulated" in reasons["Stack/Node"]
+
+
+def test_reserved_concurrency_is_read(tmp_path):
+    app = _read({"Fn": _function({}, ReservedConcurrentExecutions=4)}, tmp_path)
+
+    assert app.functions["Stack/Fn"].reserved_concurrency == 4
+
+
+def test_a_function_that_cannot_run_is_named_at_startup_and_its_route_is_a_502_not_a_500(tmp_path, caplog):
+    from serverless_meta.local.cognito import LocalUserPools
+    from serverless_meta.local.gateway import HttpRequest, LocalGateway
+    from serverless_meta.local.server import _runners
+
+    resources = {
+        "Inline": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler", "Code": {"ZipFile": "def handler(e, c): pass"}}},
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "api"}},
+        "Get": {"Type": "AWS::ApiGateway::Method", "Properties": {
+            "RestApiId": {"Ref": "Api"}, "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "HttpMethod": "GET",
+            "AuthorizationType": "NONE",
+            "Integration": {"Type": "AWS_PROXY", "Uri": {"Fn::Join": ["", [{"Fn::GetAtt": ["Inline", "Arn"]}]]}}}},
+        "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"RestApiId": {"Ref": "Api"}, "StageName": "dev"}},
+    }
+    app = read_app({"Stack": ({"Resources": resources}, "eu-west-1")}, tmp_path)
+
+    with caplog.at_level("WARNING", logger="serverless_meta.local"):
+        runners = _runners(app.functions, (), None)
+    gateway = LocalGateway(app.apis, app.functions, {}, LocalUserPools(app.user_pools, tmp_path))
+    response = gateway.handle(HttpRequest("GET", "/dev/", [], b""))
+
+    assert runners == {}
+    assert "Stack/Inline will not run locally: it has inline code (ZipFile), not a directory asset" in caplog.text
+    assert (response.status, response.function) == (502, "Stack/Inline")
