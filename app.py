@@ -12,6 +12,7 @@ from constructs import Construct
 
 from serverless_meta import Operation, ServerlessCrudApi
 
+EDITORS = "editors"
 FEEDBACK_SCHEMA = {
     "type": "object",
     "properties": {"feedback": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"\S"}},
@@ -27,7 +28,14 @@ class ServerlessMetaStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         # cdk.json's context (or `-c alarmEmail=ops@example.com`) names who gets the alarms.
         alarm_email = self.node.try_get_context("alarmEmail") or None
-        metadata = ServerlessCrudApi(self, "Metadata", resource_name="metadata", alarm_email=alarm_email)
+        # Render configurations change the website: only editors write them; every signed-in user reads.
+        metadata = ServerlessCrudApi(
+            self,
+            "Metadata",
+            resource_name="metadata",
+            operation_groups={operation: [EDITORS] for operation in ("create", "update", "delete")},
+            alarm_email=alarm_email,
+        )
         ServerlessCrudApi(
             self,
             "Feedback",

@@ -2,6 +2,7 @@
 
     serverless-meta local            serve every REST API of the app on http://127.0.0.1:3000
     serverless-meta token --user U   print an ID token for local user U (created on first use)
+    serverless-meta openapi          print the OpenAPI document of the app's REST API
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError
 
 from serverless_meta.local import assembly
-from serverless_meta.local.cognito import TOKEN_LIFETIME_SECONDS, LocalUserPools
+from serverless_meta.local.cognito import TOKEN_LIFETIME_SECONDS, LocalUserPools, TokenRefused
 from serverless_meta.local.template import LocalApp
 
 log = logging.getLogger("serverless_meta.local")
@@ -80,9 +81,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     local.set_defaults(run=_serve)
 
-    token = commands.add_parser("token", help="print an ID token for a local user, created on first use")
+    token = commands.add_parser(
+        "token", help="print an ID token for a local user (created on first use), or an access token for a machine client"
+    )
     _app_arguments(token)
-    token.add_argument("--user", required=True, help="the user name, e.g. alice")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="the user name, e.g. alice: prints an ID token")
+    who.add_argument(
+        "--client",
+        metavar="APP_CLIENT",
+        help="an app client with the client-credentials grant (MachineClient, a construct path, or its id): "
+        "prints an access token",
+    )
+    token.add_argument(
+        "--groups",
+        metavar="GROUP[,GROUP...]",
+        help="with --user: the user's Cognito groups from now on (an empty string: none); default: as before",
+    )
+    token.add_argument(
+        "--scopes",
+        nargs="+",
+        metavar="SCOPE",
+        help="with --client: the scopes to ask for, e.g. metadata/write (default: every scope the client may ask for)",
+    )
     token.add_argument(
         "--pool", help="the user pool, if the app has several: part of its construct path (Metadata/UserPool) or id"
     )
@@ -94,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
         help="how long the token is valid (default: %(default)s, as Cognito's default ID token)",
     )
     token.set_defaults(run=_print_token)
+
+    document = commands.add_parser(
+        "openapi", help="print the OpenAPI 3.1 document of a REST API of the app, built from its template"
+    )
+    _app_arguments(document)
+    document.add_argument("--api", help="the API, if the app has several: part of its construct path (Metadata) or id")
+    document.add_argument("--out", type=Path, metavar="DIR", help="write one file per API into DIR instead of printing")
+    document.set_defaults(run=_print_openapi)
     return parser
 
 
@@ -148,12 +177,35 @@ def _serve(arguments: argparse.Namespace) -> int:
         for method, path, target in server.gateway.routes():
             log.info("  %-7s %s%s  -> %s", method, server.url, path, target)
         log.info("DynamoDB: %s", arguments.dynamodb_endpoint or f"embedded (moto, in memory, at {server.dynamodb.endpoint})")
+        for api, url in server.openapi_urls():
+            log.info("OpenAPI document of %s: %s", api.path, url)
         log.info("Serving on %s (Ctrl-C stops)", server.url)
         threading.Event().wait()
     except KeyboardInterrupt:
         log.info("Stopping: finishing the requests in flight")
     finally:
         server.stop()
+    return 0
+
+
+def _print_openapi(arguments: argparse.Namespace) -> int:
+    from serverless_meta.local import openapi
+
+    app = _app(arguments, reuse=False)
+    apis = [api for api in app.apis if arguments.api is None or arguments.api in (api.api_id, api.key) or arguments.api in api.path]
+    if not apis or (len(apis) > 1 and arguments.out is None):
+        choices = ", ".join(api.path for api in app.apis) or "none"
+        what = "matches" if arguments.api else "has"
+        log.error("the app %s %d REST APIs (%s): pick one with --api, or write them all with --out", what, len(apis), choices)
+        return 2
+    if arguments.out is None:
+        sys.stdout.write(openapi.document_json(app, apis[0]))
+        return 0
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    for api in apis:
+        path = arguments.out / f"{api.path.replace('/', '-')}.openapi.json"
+        path.write_text(openapi.document_json(app, api))
+        log.info("Wrote %s", path)
     return 0
 
 
@@ -170,5 +222,21 @@ def _print_token(arguments: argparse.Namespace) -> int:
         what = "matches" if arguments.pool else "has"
         log.error("the app %s %d user pools (%s): pick one with --pool", what, len(keys), choices)
         return 2
-    print(pools.issue_id_token(keys[0], arguments.user, lifetime=arguments.expires_in))
+    if arguments.user is not None:
+        if arguments.scopes:
+            log.error("--scopes goes with --client: ID tokens carry no scopes")
+            return 2
+        groups = None if arguments.groups is None else [g.strip() for g in arguments.groups.split(",") if g.strip()]
+        print(pools.issue_id_token(keys[0], arguments.user, groups=groups, lifetime=arguments.expires_in))
+        return 0
+    if arguments.groups is not None:
+        log.error("--groups goes with --user: machine clients belong to no group")
+        return 2
+    scopes = [scope for argument in arguments.scopes or () for scope in argument.replace(",", " ").split()]
+    try:
+        client = pools.client(keys[0], arguments.client)
+        print(pools.issue_access_token(keys[0], client, scopes=scopes, lifetime=arguments.expires_in))
+    except TokenRefused as error:
+        log.error("%s", error)
+        return 2
     return 0

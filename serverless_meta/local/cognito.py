@@ -1,9 +1,15 @@
-"""Local stand-ins for the template's Cognito user pools: users, ID tokens, and their checks.
+"""Local stand-ins for the template's Cognito user pools: users and their groups, tokens, and their checks.
 
 Each pool gets an RSA key and a user list under the state directory, so that tokens printed
 by ``serverless-meta token`` in one process are accepted by ``serverless-meta local`` in
-another, across restarts. Tokens are checked as API Gateway's Cognito authorizer checks
-them: signature, expiry, issuer, audience (an app client of the pool) and ``token_use``.
+another, across restarts. Users get ID tokens (with their ``cognito:groups``); machine clients,
+the app clients with the client-credentials grant, get access tokens with their scopes.
+
+Tokens are checked as API Gateway's Cognito authorizer checks them: signature, expiry, issuer
+and ``token_use``; a method without OAuth scopes takes ID tokens for an app client of the pool
+(``aud``), a method with scopes takes access tokens carrying one of them, and no ID tokens
+(https://repost.aws/knowledge-center/api-gateway-cognito-401-unauthorized: either mismatch is a
+401 ``Unauthorized``, as is any other refused token).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +29,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from serverless_meta.local.template import UserPool, local_id
+from serverless_meta.local.template import AppClient, UserPool, local_id
 
 TOKEN_LIFETIME_SECONDS = 3600
 _CLAIM_TIME_FORMAT = "%a %b %d %H:%M:%S UTC %Y"
@@ -30,6 +37,10 @@ _CLAIM_TIME_FORMAT = "%a %b %d %H:%M:%S UTC %Y"
 
 class InvalidToken(Exception):
     """The token is missing, malformed, forged, expired, or for another pool or client."""
+
+
+class TokenRefused(Exception):
+    """Cognito would not issue this token (an unknown client, a scope the client may not ask for)."""
 
 
 @dataclass
@@ -56,12 +67,22 @@ class LocalUserPools:
         return {key: keys.pool for key, keys in self._pools.items()}
 
     def issue_id_token(
-        self, pool_key: str, username: str, *, client_id: str | None = None, lifetime: int = TOKEN_LIFETIME_SECONDS
+        self,
+        pool_key: str,
+        username: str,
+        *,
+        groups: Sequence[str] | None = None,
+        client_id: str | None = None,
+        lifetime: int = TOKEN_LIFETIME_SECONDS,
     ) -> str:
-        """An ID token for ``username`` (created on first use), as Cognito would sign it."""
+        """An ID token for ``username`` (created on first use), as Cognito would sign it.
+
+        ``groups``: the user's Cognito groups from now on (as ``admin-add-user-to-group`` would make them);
+        None keeps the groups the user has.
+        """
         keys = self._pools[pool_key]
         audience = client_id or (keys.pool.client_ids[0] if keys.pool.client_ids else "local-client")
-        user = self._user(keys, username)
+        user = self._user(keys, username, groups)
         now = int(time.time())
         claims = {
             "sub": user["sub"],
@@ -78,10 +99,54 @@ class LocalUserPools:
             "jti": str(uuid.uuid4()),
             "email": user["email"],
         }
+        if user.get("groups"):
+            claims["cognito:groups"] = list(user["groups"])
         return jwt.encode(claims, keys.private_key, algorithm="RS256", headers={"kid": keys.key_id})
 
-    def verify(self, token: str, accepted_pools: tuple[str, ...]) -> dict[str, str]:
-        """The token's claims as API Gateway hands them to the function (all strings), or InvalidToken."""
+    def client(self, pool_key: str, name: str) -> AppClient:
+        """The pool's app client with this id, or whose construct path ends with or holds ``name``."""
+        clients = self._pools[pool_key].pool.clients
+        found = [c for c in clients if name in (c.client_id, c.path) or c.path.endswith(f"/{name}")] or [
+            c for c in clients if name in c.path
+        ]
+        if len(found) != 1:
+            known = ", ".join(c.path for c in clients) or "none"
+            raise TokenRefused(f"{len(found)} app clients of the pool match {name!r} (it has: {known})")
+        return found[0]
+
+    def issue_access_token(
+        self, pool_key: str, client: AppClient, *, scopes: Sequence[str] = (), lifetime: int = TOKEN_LIFETIME_SECONDS
+    ) -> str:
+        """An access token for a machine client (the client-credentials grant), with ``scopes`` (default: all it may ask)."""
+        if not client.client_credentials:
+            raise TokenRefused(f"{client.path} has no client-credentials grant (unauthorized_client)")
+        asked = list(scopes) or list(client.scopes)
+        refused = sorted(set(asked) - set(client.scopes))
+        if refused or not asked:
+            allowed = " ".join(client.scopes) or "none"
+            raise TokenRefused(f"{client.path} may not ask for {' '.join(refused) or 'no scope'} (invalid_scope; it may: {allowed})")
+        keys = self._pools[pool_key]
+        now = int(time.time())
+        claims = {
+            "sub": client.client_id,
+            "token_use": "access",
+            "scope": " ".join(asked),
+            "auth_time": now,
+            "iss": keys.pool.issuer,
+            "exp": now + lifetime,
+            "iat": now,
+            "version": 2,
+            "jti": str(uuid.uuid4()),
+            "client_id": client.client_id,
+        }
+        return jwt.encode(claims, keys.private_key, algorithm="RS256", headers={"kid": keys.key_id})
+
+    def verify(self, token: str, accepted_pools: tuple[str, ...], scopes: Sequence[str] = ()) -> dict[str, str]:
+        """The token's claims as API Gateway hands them to the function (all strings), or InvalidToken.
+
+        ``scopes``: the method's OAuth scopes. Without any, an ID token is required; with some, an access
+        token that carries one of them.
+        """
         try:
             key_id = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as error:
@@ -89,37 +154,48 @@ class LocalUserPools:
         keys = self._by_key_id.get(key_id)
         if keys is None or keys.pool.key not in accepted_pools:
             raise InvalidToken("token is not from a user pool this API accepts")
+        check_audience = bool(keys.pool.client_ids) and not scopes  # access tokens have no aud
         try:
             claims = jwt.decode(
                 token,
                 keys.private_key.public_key(),
                 algorithms=["RS256"],
                 issuer=keys.pool.issuer,
-                audience=list(keys.pool.client_ids) or None,
-                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": bool(keys.pool.client_ids)},
+                audience=list(keys.pool.client_ids) if check_audience else None,
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": check_audience},
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
-        if claims.get("token_use") != "id":
+        if scopes:
+            if claims.get("token_use") != "access":
+                raise InvalidToken("a method with OAuth scopes takes access tokens, not ID tokens")
+            if not set(str(claims.get("scope", "")).split()) & set(scopes):
+                raise InvalidToken(f"the token carries none of the method's scopes ({' '.join(scopes)})")
+        elif claims.get("token_use") != "id":
             raise InvalidToken("only ID tokens are accepted by a Cognito authorizer without scopes")
         return {name: _claim_string(name, value) for name, value in claims.items()}
 
-    def _user(self, keys: _PoolKeys, username: str) -> dict[str, str]:
+    def _user(self, keys: _PoolKeys, username: str, groups: Sequence[str] | None = None) -> dict[str, Any]:
         with self._lock:
             users: dict[str, Any] = json.loads(keys.users_file.read_text()) if keys.users_file.exists() else {}
-            if username not in users:
-                users[username] = {"sub": str(uuid.uuid4()), "email": f"{username}@example.com"}
+            user = users.get(username) or {"sub": str(uuid.uuid4()), "email": f"{username}@example.com"}
+            if groups is not None:
+                user["groups"] = sorted(set(groups))
+            if users.get(username) != user:
+                users[username] = user
                 keys.users_file.touch(mode=0o600)
                 keys.users_file.write_text(json.dumps(users, indent=2))
-            return users[username]
+            return user
 
 
 def _claim_string(name: str, value: Any) -> str:
-    """API Gateway passes every claim as a string; exp and iat as dates."""
+    """API Gateway passes every claim as a string: exp and iat as dates, a list (cognito:groups) comma-separated."""
     if name in ("exp", "iat"):
         return datetime.fromtimestamp(int(value), UTC).strftime(_CLAIM_TIME_FORMAT)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
     return str(value)
 
 

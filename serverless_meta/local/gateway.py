@@ -220,7 +220,7 @@ class LocalGateway:
             return None
         token = token.removeprefix("Bearer ").strip()
         try:
-            return self._user_pools.verify(token, method.authorizer.pools)
+            return self._user_pools.verify(token, method.authorizer.pools, method.authorization_scopes)
         except InvalidToken as error:
             log.info("%s %s: 401 (%s)", request.method, request.target, error)
             return None

@@ -64,7 +64,11 @@ def document(app: LocalApp, api: RestApi, *, server_url: str | None = None) -> d
     ]
     return {
         "openapi": "3.1.0",
-        "info": {"title": api.name, "version": "1.0.0", "description": f"{api.name}, from the synthesized template."},
+        "info": {
+            "title": api.path,
+            "version": "1.0.0",
+            "description": f"The REST API {api.name}, as its synthesized template defines it.",
+        },
         "servers": servers,
         "paths": paths,
         "components": {"schemas": builder.schemas, "securitySchemes": builder.security_schemes},
@@ -251,14 +255,16 @@ class _CrudOperation:
         return [{"name": "If-Match", "in": "header", "required": self.require_if_match, "schema": etag}]
 
     def response(self, builder: _Builder, status: int) -> dict[str, Any]:
-        etag_header = {"ETag": {"description": "The item's version, a strong entity tag", "schema": {"type": "string"}}}
+        etag_header = {
+            "ETag": {"description": "The item's version, a strong entity tag", "required": True, "schema": {"type": "string"}}
+        }
         item = {_JSON: {"schema": {"$ref": f"#/components/schemas/{self.title}"}}}
         if status == 201:
             return {
                 "description": "Created",
                 "headers": {
                     **etag_header,
-                    "Location": {"description": "The new item's path", "schema": {"type": "string"}},
+                    "Location": {"description": "The new item's path", "required": True, "schema": {"type": "string"}},
                     "Idempotent-Replayed": {"description": "true on a retry's replayed answer",
                                             "schema": {"type": "string"}},
                 },
@@ -272,9 +278,11 @@ class _CrudOperation:
         if status in (204, 304):
             return {"description": _REASONS[status], **({"headers": etag_header} if status == 304 else {})}
         if status == 412:
-            return builder.error(status, {"ETag": {"description": "The item's current ETag", "schema": {"type": "string"}}})
+            return builder.error(status, {"ETag": {"description": "The item's current ETag", "required": True,
+                                                   "schema": {"type": "string"}}})
         if status == 503:
-            return builder.error(status, {"Retry-After": {"description": "Seconds", "schema": {"type": "string"}}})
+            return builder.error(status, {"Retry-After": {"description": "Seconds", "required": True,
+                                                          "schema": {"type": "string", "pattern": "^[0-9]+$"}}})
         return builder.error(status)
 
     def register_schemas(self, builder: _Builder) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -23,12 +24,12 @@ from typing import Any
 import waitress
 from waitress import wasyncore
 
-from serverless_meta.local import interpreters
+from serverless_meta.local import interpreters, openapi
 from serverless_meta.local.cognito import LocalUserPools
 from serverless_meta.local.dynamodb import LocalDynamoDB
 from serverless_meta.local.functions import LocalFunctions, Runner
 from serverless_meta.local.gateway import HttpRequest, HttpResponse, LocalGateway
-from serverless_meta.local.template import Function, LocalApp
+from serverless_meta.local.template import Function, LocalApp, RestApi
 
 log = logging.getLogger("serverless_meta.local")
 access_log = logging.getLogger("serverless_meta.local.access")
@@ -71,6 +72,7 @@ class LocalServer:
                 app.functions, runners, {**self.dynamodb.environment, **_LOCAL_FUNCTION_ENVIRONMENT}
             )
             self.gateway = LocalGateway(app.apis, app.functions, self.functions, self.user_pools)
+            self._app = app
             concurrency = sum(function.reserved_concurrency or 10 for function in app.functions.values())
             self._http = waitress.create_server(
                 self._serve,
@@ -113,6 +115,24 @@ class LocalServer:
             wasyncore.close_all(self._http._map)
         self._stop_backends()
 
+    def openapi_urls(self) -> list[tuple[RestApi, str]]:
+        """Where each API's OpenAPI document is served: ``/restapis/<api id>/openapi.json``."""
+        return [(api, f"{self.url}/restapis/{api.api_id}/openapi.json") for api in self._app.apis]
+
+    def _openapi(self, method: str, target: str) -> HttpResponse | None:
+        """An API's OpenAPI document, its servers this server's stages; None for any other request.
+
+        Stage names hold no dots, so no API's route is ``/restapis/<id>/openapi.json``.
+        """
+        match = _OPENAPI_PATH.fullmatch(target.split("?", 1)[0])
+        if method not in ("GET", "HEAD") or match is None:
+            return None
+        api = next((api for api in self._app.apis if api.api_id == match.group(1)), None)
+        if api is None:
+            return None
+        body = openapi.document_json(self._app, api, server_url=self.url).encode()
+        return HttpResponse(200, [("Content-Type", "application/json")], body)
+
     def _in_loop(self, thunk: Callable[[], None]) -> None:
         """Run ``thunk`` in the server's loop thread; once the loop has closed its trigger, it has nothing left to do."""
         try:
@@ -135,7 +155,7 @@ class LocalServer:
                 request = HttpRequest(
                     method, target, _headers(environ), environ["wsgi.input"].read(), environ.get("REMOTE_ADDR", "")
                 )
-                response = self.gateway.handle(request)
+                response = self._openapi(method, target) or self.gateway.handle(request)
             except Exception:  # a fault of local mode's own: say so, and keep serving
                 request_id = str(uuid.uuid4())
                 log.exception("%s %s: local mode failed (request %s)", method, target, request_id)
@@ -152,6 +172,7 @@ class LocalServer:
         return [b"" if method == "HEAD" else response.body]
 
 
+_OPENAPI_PATH = re.compile(r"/restapis/([^/]+)/openapi\.json")
 _HOP_BY_HOP = {"content-length", "connection", "transfer-encoding", "keep-alive"}
 
 

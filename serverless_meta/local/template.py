@@ -32,6 +32,17 @@ class Table:
 
 
 @dataclass(frozen=True)
+class AppClient:
+    client_id: str
+    path: str
+    """The client's construct path (``Stack/Metadata/MachineClient``)."""
+    client_credentials: bool
+    """Whether it may get access tokens with the client-credentials grant (a machine client)."""
+    scopes: tuple[str, ...]
+    """The OAuth scopes it may ask for (``metadata/write``)."""
+
+
+@dataclass(frozen=True)
 class UserPool:
     key: str
     """``<stack>/<logical id>``, or the ARN of a pool the template only references."""
@@ -40,6 +51,7 @@ class UserPool:
     pool_id: str
     region: str
     client_ids: tuple[str, ...]
+    clients: tuple[AppClient, ...] = ()
 
     @property
     def issuer(self) -> str:
@@ -83,6 +95,8 @@ class Method:
     function: str | None = None
     mock: MockIntegration | None = None
     api_key_required: bool = False
+    authorization_scopes: tuple[str, ...] = ()
+    """With scopes, a Cognito authorizer takes access tokens carrying one of them, and no ID tokens."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,8 @@ class GatewayResponse:
 @dataclass
 class RestApi:
     key: str
+    path: str
+    """The API's construct path (``Stack/Metadata/Api``), or its key."""
     api_id: str
     """A stable local stand-in for the API's id: ``/restapis/<api_id>/<stage>/_user_request_/...`` reaches it."""
     name: str
@@ -197,6 +213,10 @@ class _StackReader:
         self._apis()
         self._exports()
 
+    def path_of(self, logical_id: str, resource: Mapping[str, Any]) -> str:
+        """A resource's construct path (CDK records it in the metadata), or its key."""
+        return resource.get("Metadata", {}).get("aws:cdk:path", self.key(logical_id)).removesuffix("/Resource")
+
     def _tables(self) -> None:
         for logical_id, resource in self.of_type("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable").items():
             props = resource.get("Properties", {})
@@ -215,26 +235,46 @@ class _StackReader:
             )
 
     def _user_pools(self) -> None:
-        clients: dict[str, list[str]] = {}
+        for logical_id, resource in self.of_type("AWS::Cognito::UserPoolResourceServer").items():
+            # Ref of a resource server is its identifier, the prefix of its scopes.
+            identifier = self.resolve_or_warn(
+                resource.get("Properties", {}).get("Identifier", logical_id),
+                f"{self.key(logical_id)} Identifier",
+                "its scopes are not known",
+            )
+            self.refs[logical_id] = identifier or logical_id
+        clients: dict[str, list[AppClient]] = {}
         for logical_id, resource in self.of_type("AWS::Cognito::UserPoolClient").items():
             client_id = local_id(self.key(logical_id), 26)
             self.refs[logical_id] = client_id
-            pool = resource.get("Properties", {}).get("UserPoolId", {})
+            props = resource.get("Properties", {})
+            pool = props.get("UserPoolId", {})
             if isinstance(pool, dict) and "Ref" in pool:
-                clients.setdefault(pool["Ref"], []).append(client_id)
+                clients.setdefault(pool["Ref"], []).append(
+                    AppClient(
+                        client_id=client_id,
+                        path=self.path_of(logical_id, resource),
+                        client_credentials="client_credentials" in props.get("AllowedOAuthFlows", []),
+                        scopes=self.strings(
+                            props.get("AllowedOAuthScopes", []), f"{self.key(logical_id)} AllowedOAuthScopes",
+                            "the client cannot ask for that scope",
+                        ),
+                    )
+                )
         for logical_id, resource in self.of_type("AWS::Cognito::UserPool").items():
             pool_id = f"{self.region}_{local_id(self.key(logical_id), 9, string.ascii_letters + string.digits)}"
             self.refs[logical_id] = pool_id
             arn = f"arn:aws:cognito-idp:{self.region}:{ACCOUNT_ID}:userpool/{pool_id}"
             self.attributes[(logical_id, "Arn")] = arn
             self.attributes[(logical_id, "ProviderURL")] = f"cognito-idp.{self.region}.amazonaws.com/{pool_id}"
-            path = resource.get("Metadata", {}).get("aws:cdk:path", self.key(logical_id)).removesuffix("/Resource")
+            pool_clients = tuple(clients.get(logical_id, ()))
             self.app.user_pools[self.key(logical_id)] = UserPool(
                 key=self.key(logical_id),
-                path=path,
+                path=self.path_of(logical_id, resource),
                 pool_id=pool_id,
                 region=self.region,
-                client_ids=tuple(clients.get(logical_id, ())),
+                client_ids=tuple(client.client_id for client in pool_clients),
+                clients=pool_clients,
             )
 
     def _functions(self) -> None:
@@ -243,7 +283,7 @@ class _StackReader:
             self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
         for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
             props = resource.get("Properties", {})
-            name = resource.get("Metadata", {}).get("aws:cdk:path", self.key(logical_id)).removesuffix("/Resource")
+            name = self.path_of(logical_id, resource)
             code_dir, unavailable = self._code_dir(resource)
             runtime = props.get("Runtime", "")
             if unavailable is None and not runtime.startswith("python"):
@@ -306,6 +346,7 @@ class _StackReader:
             self.app.apis.append(
                 RestApi(
                     key=self.key(api_id),
+                    path=self.path_of(api_id, resource),
                     api_id=self.refs[api_id],
                     name=props.get("Name", api_id) if isinstance(props.get("Name"), str) else api_id,
                     binary_media_types=tuple(props.get("BinaryMediaTypes", [])),
@@ -376,6 +417,10 @@ class _StackReader:
             function=function,
             mock=mock,
             api_key_required=bool(props.get("ApiKeyRequired", False)),
+            authorization_scopes=self.strings(
+                props.get("AuthorizationScopes", []), f"{props['HttpMethod']} method AuthorizationScopes",
+                "no token can carry that scope",
+            ),
         )
 
     def _stages(self, api_id: str) -> dict[str, dict[tuple[str, str], tuple[float, int]]]:
@@ -421,6 +466,11 @@ class _StackReader:
         except _Unresolved as error:
             self.app.warnings.append(f"{where}: {error} cannot be resolved locally: {consequence}")
             return None
+
+    def strings(self, values: list[Any], where: str, consequence: str) -> tuple[str, ...]:
+        """Each value resolved; one that cannot be is left out, with a warning."""
+        resolved = (self.resolve_or_warn(value, where, consequence) for value in values)
+        return tuple(value for value in resolved if value is not None)
 
     def resolve(self, value: Any) -> str:
         """A property value as a string, with the intrinsic functions resolved; _Unresolved where it cannot be."""

@@ -87,12 +87,17 @@ class HttpResponse:
         return [operation for operation, _ in self.dynamodb_calls]
 
 
+EVERY_GROUP = object()
+"""The caller is in every group the service names, so that only authorization tests meet a 403."""
+
+
 class ApiClient:
     """Sends API Gateway REST proxy events (payload format 1.0) with Cognito claims to one service's handler."""
 
     def __init__(self, handler: ModuleType, resource: str) -> None:
         self.handler = handler
         self.resource = resource
+        self._every_group = ",".join(sorted({g for gs in handler.settings.operation_groups.values() for g in gs}))
         self._calls: list[tuple[str, dict[str, Any]]] = []
         handler.repository.client.meta.events.register("before-parameter-build.dynamodb.*", self._record_call)
 
@@ -110,10 +115,12 @@ class ApiClient:
         query: dict[str, str] | None = None,
         base64_body: bool = False,
         headers: dict[str, str] | None = None,
-        groups: str | None = None,
+        groups: str | None | object = EVERY_GROUP,
     ) -> HttpResponse:
         if json_body is not None:
             body = json.dumps(json_body)
+        if groups is EVERY_GROUP:
+            groups = self._every_group or None
         event = self.event(
             method, path, user=user, body=body, query=query, base64_body=base64_body, headers=headers, groups=groups
         )

@@ -39,6 +39,8 @@ def token_for(local_pools):
     (pool,) = local_pools.pools
 
     def issue(user: str, **kwargs: Any) -> str:
+        # The sample app lets only editors write Metadata; these tests' users are editors unless they say.
+        kwargs.setdefault("groups", ["editors"])
         return local_pools.issue_id_token(pool, user, **kwargs)
 
     return issue

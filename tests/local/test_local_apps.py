@@ -160,7 +160,7 @@ def test_data_outlives_a_restart_with_an_external_dynamodb(local_server, tmp_pat
         first = LocalServerProcess(*arguments, state_dir=state_dir)
         pools = LocalUserPools(assembly.load(local_server.state_dir / "cdk.out").user_pools, state_dir)
         (pool,) = pools.pools
-        token = pools.issue_id_token(pool, f"dana-{uuid.uuid4().hex[:6]}")
+        token = pools.issue_id_token(pool, f"dana-{uuid.uuid4().hex[:6]}", groups=["editors"])
         created = first.request("POST", "/prod/metadata", token=token, json_body={"page": "kept"}).json
         assert first.stop() == 0
 
