@@ -110,7 +110,7 @@ class Meter:
         return taken
 
 
-def measure(api: ApiClient, meter: Meter, name: str, call) -> tuple[str, int, list[tuple[str, float]]]:
+def measure(meter: Meter, name: str, call) -> tuple[str, int, list[tuple[str, float]]]:
     meter.take()
     response = call()
     return name, response.status, meter.take()
@@ -135,36 +135,36 @@ def main() -> None:
         # Features off: no Idempotency-Key, no If-Match, no If-None-Match.
         created = metadata.post("/metadata", CONFIG, **editor)
         item = f"/metadata/{created.json['id']}"
-        rows.append(measure(metadata, meter, "POST /metadata", lambda: metadata.post("/metadata", CONFIG, **editor)))
-        rows.append(measure(metadata, meter, "GET /metadata/{id}", lambda: metadata.get(item, user=user)))
-        rows.append(measure(metadata, meter, "PUT /metadata/{id}", lambda: metadata.put(item, CONFIG, **editor)))
+        rows.append(measure(meter, "POST /metadata", lambda: metadata.post("/metadata", CONFIG, **editor)))
+        rows.append(measure(meter, "GET /metadata/{id}", lambda: metadata.get(item, user=user)))
+        rows.append(measure(meter, "PUT /metadata/{id}", lambda: metadata.put(item, CONFIG, **editor)))
         spare = metadata.post("/metadata", CONFIG, **editor).json["id"]
-        rows.append(measure(metadata, meter, "DELETE /metadata/{id}", lambda: metadata.delete(f"/metadata/{spare}", **editor)))
+        rows.append(measure(meter, "DELETE /metadata/{id}", lambda: metadata.delete(f"/metadata/{spare}", **editor)))
         for n in range(6):
             metadata.post("/metadata", {**CONFIG, "n": n}, **editor)
-        rows.append(measure(metadata, meter, "GET /metadata?limit=3", lambda: metadata.get(
+        rows.append(measure(meter, "GET /metadata?limit=3", lambda: metadata.get(
             "/metadata", user=user, query={"limit": "3"})))
-        rows.append(measure(metadata, meter, "POST /metadata with a bad body (400)", lambda: metadata.request(
+        rows.append(measure(meter, "POST /metadata with a bad body (400)", lambda: metadata.request(
             "POST", "/metadata", body="[", **editor)))
 
         # Features on.
         key = {"Idempotency-Key": str(uuid.uuid4())}
-        rows.append(measure(metadata, meter, "POST + Idempotency-Key (first)", lambda: metadata.post(
+        rows.append(measure(meter, "POST + Idempotency-Key (first)", lambda: metadata.post(
             "/metadata", CONFIG, headers=key, **editor)))
-        rows.append(measure(metadata, meter, "POST + Idempotency-Key (replay)", lambda: metadata.post(
+        rows.append(measure(meter, "POST + Idempotency-Key (replay)", lambda: metadata.post(
             "/metadata", CONFIG, headers=key, **editor)))
         etag = metadata.get(item, user=user).headers["ETag"]
-        rows.append(measure(metadata, meter, "GET + If-None-Match (304)", lambda: metadata.get(
+        rows.append(measure(meter, "GET + If-None-Match (304)", lambda: metadata.get(
             item, user=user, headers={"If-None-Match": etag})))
-        rows.append(measure(metadata, meter, "PUT + If-Match (current)", lambda: metadata.put(
+        rows.append(measure(meter, "PUT + If-Match (current)", lambda: metadata.put(
             item, CONFIG, headers={"If-Match": etag}, **editor)))
-        rows.append(measure(metadata, meter, "PUT + If-Match (stale: 412)", lambda: metadata.put(
+        rows.append(measure(meter, "PUT + If-Match (stale: 412)", lambda: metadata.put(
             item, CONFIG, headers={"If-Match": etag}, **editor)))
         etag = metadata.get(item, user=user).headers["ETag"]
-        rows.append(measure(metadata, meter, "DELETE + If-Match (current)", lambda: metadata.delete(
+        rows.append(measure(meter, "DELETE + If-Match (current)", lambda: metadata.delete(
             item, headers={"If-Match": etag}, **editor)))
-        rows.append(measure(metadata, meter, "POST as a non-editor (403)", lambda: metadata.post(
-            "/metadata", CONFIG, user=user)))
+        rows.append(measure(meter, "POST as a non-editor (403)", lambda: metadata.post(
+            "/metadata", CONFIG, user=user, groups=None)))
 
     print("DynamoDB requests and on-demand capacity units per HTTP request (Metadata, a 4-attribute item):")
     print(f"  {'request':40s} status  requests  units  (requests)")
