@@ -142,7 +142,10 @@ def _add_methods(
     """The resource's operations, each to its function, and ANY for the other methods (405)."""
     operations = [op for op in props.resource.operations if ROUTES[op].on_item == on_item]
     for op in operations:
-        resource.add_method(ROUTES[op].method, apigateway.LambdaIntegration(functions[op]))
+        # One permission per function, for this stage and method only; none for the console's test
+        # invocations, which bypass the authorizer and would double the permissions.
+        integration = apigateway.LambdaIntegration(functions[op], allow_test_invoke=False)
+        resource.add_method(ROUTES[op].method, integration)
     if operations:
         allowed = sorted(ROUTES[op].method for op in operations)
         resource.add_method("ANY", _method_not_allowed(allowed), method_responses=[_METHOD_NOT_ALLOWED_RESPONSE])

@@ -9,7 +9,7 @@ fault), and both the alarm and its recovery notify the topic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -136,6 +136,35 @@ class ServiceMetrics:
     def function_duration_p99(self, operation: Operation) -> cloudwatch.Metric:
         return self.functions[operation].metric_duration(period=PERIOD, statistic="p99")
 
+    def errors_over_functions(self) -> cloudwatch.MathExpression:
+        """Failed invocations, summed over the service's functions: any function's failure counts in full."""
+        return self._over_functions("Errors, all functions", self.function_errors, "FILL({id}, 0)", "SUM")
+
+    def throttles_over_functions(self) -> cloudwatch.MathExpression:
+        """Throttled invocations, summed over the service's functions."""
+        return self._over_functions("Throttles, all functions", self.function_throttles, "FILL({id}, 0)", "SUM")
+
+    def slowest_duration_percent_of_timeout(self) -> cloudwatch.MathExpression:
+        """The highest of the functions' p99 durations, each as a percentage of that function's own timeout."""
+        return self._over_functions(
+            "Duration p99 % of timeout, slowest function",
+            self.function_duration_p99,
+            "100 * FILL({id}, 0) / {timeout_ms}",
+            "MAX",
+        )
+
+    def _over_functions(self, label: str, metric_of, term: str, combine: str) -> cloudwatch.MathExpression:
+        """One value over every function's ``metric_of``: ``combine`` of ``term`` per function.
+
+        An alarm's expression may use 10 metrics: five operations' worth, and room for more.
+        """
+        metrics = {operation.value: metric_of(operation) for operation in self.functions}
+        terms = [
+            term.format(id=operation.value, timeout_ms=self.functions[operation].timeout.to_milliseconds())
+            for operation in self.functions
+        ]
+        return _combined(label, combine, metrics, terms)
+
     def _sum_over_operations(self, metric_name: str) -> cloudwatch.MathExpression:
         """The table metric summed over every operation the handlers make.
 
@@ -152,12 +181,16 @@ class ServiceMetrics:
             )
             for operation in operations
         }
-        return cloudwatch.MathExpression(
-            expression=f"SUM([{', '.join(f'FILL({name}, 0)' for name in metrics)}])",
-            using_metrics=metrics,
-            label=f"{metric_name}, all operations",
-            period=PERIOD,
-        )
+        return _combined(f"{metric_name}, all operations", "SUM", metrics, [f"FILL({name}, 0)" for name in metrics])
+
+
+def _combined(
+    label: str, combine: str, metrics: Mapping[str, cloudwatch.IMetric], terms: Sequence[str]
+) -> cloudwatch.MathExpression:
+    """``combine`` (SUM, MAX) over ``terms``, expressions of ``metrics`` by their ids, as one time series."""
+    return cloudwatch.MathExpression(
+        expression=f"{combine}([{', '.join(terms)}])", using_metrics=dict(metrics), label=label, period=PERIOD
+    )
 
 
 class ServiceMonitoring(Construct):
@@ -180,7 +213,7 @@ class ServiceMonitoring(Construct):
         self._action = cloudwatch_actions.SnsAction(topic)
         self.alarms: list[cloudwatch.Alarm] = []
         self._api_alarms(service, metrics, thresholds)
-        self._function_alarms(service, metrics, thresholds, timeout)
+        self._function_alarms(service, metrics, thresholds)
         if owns_table:
             self._table_alarms(service, metrics, thresholds)
         self.dashboard = self._dashboard(service, metrics, timeout)
@@ -205,30 +238,32 @@ class ServiceMonitoring(Construct):
             f"{service}: API p99 latency at or above {thresholds.latency_p99.to_milliseconds()} ms",
         )
 
-    def _function_alarms(
-        self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds, timeout: Duration
-    ) -> None:
-        slow = timeout.to_milliseconds() * thresholds.function_duration_percent_of_timeout / 100
-        for operation in metrics.functions:
-            name = operation.name.title()
-            self._alarm(
-                f"{name}FunctionErrors",
-                metrics.function_errors(operation),
-                thresholds.function_errors,
-                f"{service}: the {operation.value} function failed invocations",
-            )
-            self._alarm(
-                f"{name}FunctionThrottles",
-                metrics.function_throttles(operation),
-                thresholds.function_throttles,
-                f"{service}: the {operation.value} function was throttled (reserved concurrency exhausted)",
-            )
-            self._alarm(
-                f"{name}FunctionDuration",
-                metrics.function_duration_p99(operation),
-                slow,
-                f"{service}: the {operation.value} function's p99 duration nears its timeout ({slow:.0f} ms)",
-            )
+    def _function_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
+        """One alarm per kind of function failure, over all the service's functions through metric math.
+
+        Whatever one alarm per function would catch, these catch: a sum over the functions reaches a
+        count threshold whenever one function's count does, and the slowest function's duration is the
+        one compared with the threshold. The dashboard shows which function it was.
+        """
+        self._alarm(
+            "FunctionErrors",
+            metrics.errors_over_functions(),
+            thresholds.function_errors,
+            f"{service}: its functions failed invocations (the dashboard's Errors graph shows which)",
+        )
+        self._alarm(
+            "FunctionThrottles",
+            metrics.throttles_over_functions(),
+            thresholds.function_throttles,
+            f"{service}: its functions were throttled, reserved concurrency exhausted (the Throttles graph shows which)",
+        )
+        self._alarm(
+            "FunctionDuration",
+            metrics.slowest_duration_percent_of_timeout(),
+            thresholds.function_duration_percent_of_timeout,
+            f"{service}: a function's p99 duration is at {thresholds.function_duration_percent_of_timeout:g}% of its "
+            "timeout or more (the Duration graph shows which)",
+        )
 
     def _table_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
         self._alarm(
