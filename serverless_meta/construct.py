@@ -83,19 +83,20 @@ class ServerlessCrudApi(Construct):
         reserved_concurrency: int | None = defaults.RESERVED_CONCURRENCY,
         timeout: Duration = defaults.TIMEOUT,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
-        throttling: apigateway.ThrottleSettings = defaults.THROTTLING,
+        throttling: apigateway.ThrottleSettings | None = None,
         operation_throttling: Mapping[Operation | str, apigateway.ThrottleSettings] | None = None,
         cors_allow_origins: Sequence[str] | None = None,
         waf: bool = False,
         web_acl_arn: str | None = None,
         waf_rate_limit: int | None = None,
         usage_plan: apigateway.UsagePlanProps | None = None,
-        stage_name: str = defaults.STAGE_NAME,
+        stage_name: str | None = None,
         alarm_thresholds: AlarmThresholds = AlarmThresholds(),
         alarm_email: str | None = None,
         metrics_namespace: str = defaults.METRICS_NAMESPACE,
         powertools_layer_version: lambda_.ILayerVersion | None = None,
-        cloud_watch_role: bool = True,
+        cloud_watch_role: bool | None = None,
+        api: apigateway.RestApi | None = None,
     ) -> None:
         """
         :param resource_name: The path segment and sort-key prefix of the resource, e.g. ``metadata``:
@@ -132,8 +133,9 @@ class ServerlessCrudApi(Construct):
             advanced DynamoDB features turned on in the account; retention must be 90 days longer).
             :default: - backups stay in warm storage
         :param user_pool: An existing Cognito user pool whose ID tokens the API accepts.
-            :default: - a new user pool: admin-created users, email sign-in, 12+ character passwords
-            with all character classes, optional TOTP MFA, deletion protection, and one app client
+            :default: - with ``api``, that API's user pool; otherwise a new user pool: admin-created users,
+            email sign-in, 12+ character passwords with all character classes, optional TOTP MFA, deletion
+            protection, and one app client
         :param alarm_topic: An existing SNS topic for alarm and OK notifications.
             :default: - a new SSL-only topic encrypted with ``encryption_key``
         :param encryption_key: The KMS key for the service's log groups, alarm topic and backups. Its
@@ -152,11 +154,11 @@ class ServerlessCrudApi(Construct):
         :param log_retention: How long function and access logs are kept.
             :default: three months
         :param throttling: The stage's steady-state rate (requests per second) and burst.
-            :default: rate 50, burst 100
+            :default: rate 50, burst 100; with ``api``, that API's
         :param operation_throttling: Rate and burst for single operations, overriding ``throttling``.
             :default: - every operation uses ``throttling``
         :param cors_allow_origins: Origins that browsers may call the API from.
-            :default: - no CORS: browsers on other origins cannot call the API
+            :default: - no CORS: browsers on other origins cannot call the API; with ``api``, that API's origins
         :param waf: Put a new WAF web ACL in front of the stage: AWS's common, known-bad-inputs and IP
             reputation rule groups, then a per-IP rate limit (``waf_rate_limit``).
             :default: False
@@ -170,7 +172,7 @@ class ServerlessCrudApi(Construct):
             added to it (``service.usage_plan.add_api_key(...)``).
             :default: - no API keys
         :param stage_name: The API stage, the first segment of every URL path.
-            :default: ``prod``
+            :default: ``prod``; with ``api``, that API's stage
         :param alarm_thresholds: When each alarm fires (see AlarmThresholds for every one).
             :default: - 1% 5XX, 25% 4XX (at 20+ requests a minute), p99 latency 2 s, any function error or
             throttle, p99 duration at 80% of the timeout, any DynamoDB throttle or system error, 10 user errors
@@ -182,8 +184,15 @@ class ServerlessCrudApi(Construct):
             :default: - the AWS-published layer for the runtime and architecture, at the Powertools
             version the handlers are tested with, resolved at deploy time from its public SSM parameter
         :param cloud_watch_role: Create (once per stack) the account-level role API Gateway needs to write
-            execution logs. Set False when your organisation manages that role.
+            execution logs. Set False when your organisation manages that role. Not with ``api``.
             :default: True
+        :param api: Another ServerlessCrudApi's REST API (``other.api``, in the same stack) to add this
+            service's routes to, so that clients have one base URL: its stage, authorizer, throttling,
+            access log, WAF, API keys and gateway responses serve this service too. ``user_pool``,
+            ``stage_name``, ``throttling`` and ``cors_allow_origins`` must then be left out or agree with
+            that API's; ``waf``, ``web_acl_arn``, ``usage_plan`` and ``cloud_watch_role`` must be left out.
+            This service's alarms watch its own routes.
+            :default: - a REST API of the service's own
         """
         super().__init__(scope, construct_id)
         self.props = props = validate(
@@ -218,9 +227,10 @@ class ServerlessCrudApi(Construct):
                     stage_name=stage_name,
                     throttling=throttling,
                     operation_throttling=dict(operation_throttling or {}),
-                    cors_allow_origins=tuple(cors_allow_origins or ()),
+                    cors_allow_origins=None if cors_allow_origins is None else tuple(cors_allow_origins),
                     usage_plan=usage_plan,
                     cloud_watch_role=cloud_watch_role,
+                    shared_api=api,
                 ),
                 edge=EdgeProps(waf=waf, web_acl_arn=web_acl_arn, waf_rate_limit=waf_rate_limit),
                 monitoring=MonitoringProps(alarm_topic=alarm_topic, alarm_email=alarm_email, thresholds=alarm_thresholds),

@@ -23,11 +23,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from constructs import Construct
 
+from serverless_meta.api import operation_methods
 from serverless_meta.compliance import acknowledge
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.props import AlarmThresholds, ServiceProps
 
 PERIOD = Duration.minutes(1)
+_ROUTES_LABEL = "the service's methods"
+_API_METRIC_IDS = {"Count": "requests", "5XXError": "server_errors", "4XXError": "client_errors", "Latency": "latency"}
 EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
 
@@ -82,7 +85,9 @@ def build_monitoring(
         scope,
         "Monitoring",
         service=scope.node.id,
-        metrics=ServiceMetrics(api, functions, table),
+        metrics=ServiceMetrics(
+            api, functions, table, routes=operation_methods(api, props) if props.api.shared_api else None
+        ),
         timeout=props.functions.timeout,
         owns_table=props.data.makes_table,
         topic=topic,
@@ -94,26 +99,49 @@ class ServiceMetrics:
     """Every metric of one service, defined once: the alarms and the dashboard both use these.
 
     API and function metrics come from the resources' own ``metric_*`` methods, over one-minute
-    periods with the statistic each use needs.
+    periods with the statistic each use needs. The API's metrics are the whole API's, or with
+    ``routes`` (a service on another's API) those of the service's own methods, so that a quiet
+    service's failures are not diluted by a busy neighbour's traffic.
     """
 
     def __init__(
-        self, api: apigateway.RestApi, functions: Mapping[Operation, lambda_.Function], table: dynamodb.ITableV2
+        self,
+        api: apigateway.RestApi,
+        functions: Mapping[Operation, lambda_.Function],
+        table: dynamodb.ITableV2,
+        *,
+        routes: Mapping[Operation, apigateway.Method] | None = None,
     ) -> None:
         self.api = api
         self.functions = functions
         self.table = table
-        self.requests = api.metric_count(period=PERIOD, statistic="Sum")
-        self.server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
-        self.client_errors = api.metric_client_error(period=PERIOD, statistic="Sum")
+        self.routes = routes
+        self.requests = self._api_metric("Count", "Sum")
+        self.server_errors = self._api_metric("5XXError", "Sum")
+        self.client_errors = self._api_metric("4XXError", "Sum")
         self.table_throttles = self._sum_over_operations("ThrottledRequests")
         self.table_system_errors = self._sum_over_operations("SystemErrors")
         self.table_user_errors = table.metric_user_errors(period=PERIOD, statistic="Sum")
         self.table_consumed_reads = table.metric_consumed_read_capacity_units(period=PERIOD, label="read")
         self.table_consumed_writes = table.metric_consumed_write_capacity_units(period=PERIOD, label="write")
 
-    def latency(self, statistic: str) -> cloudwatch.Metric:
-        return self.api.metric_latency(period=PERIOD, statistic=statistic)
+    def latency(self, statistic: str) -> cloudwatch.IMetric:
+        """The API's latency at ``statistic``; over a service's own methods, its slowest method's."""
+        return self._api_metric("Latency", statistic)
+
+    def _api_metric(self, metric_name: str, statistic: str) -> cloudwatch.IMetric:
+        if self.routes is None:
+            return self.api.metric(metric_name, period=PERIOD, statistic=statistic)
+        stage = self.api.deployment_stage
+        # Ids unique within an alarm or a graph that uses several of these: requests_create, latency_p99_get.
+        prefix = _API_METRIC_IDS[metric_name] + ("" if statistic == "Sum" else f"_{statistic}")
+        metrics = {
+            f"{prefix}_{operation.value}": method.metric(metric_name, stage, period=PERIOD, statistic=statistic)
+            for operation, method in self.routes.items()
+        }
+        if statistic == "Sum":
+            return _combined(f"{metric_name}, {_ROUTES_LABEL}", "SUM", metrics, [f"FILL({m}, 0)" for m in metrics])
+        return _combined(f"{metric_name} {statistic}, slowest of {_ROUTES_LABEL}", "MAX", metrics, list(metrics))
 
     def error_percent(self, label: str, errors: cloudwatch.IMetric, *, minimum_requests: int) -> cloudwatch.MathExpression:
         """``errors`` as a percentage of requests, 0 in minutes with fewer than ``minimum_requests``."""

@@ -117,15 +117,20 @@ class FunctionProps:
 
 @dataclass(frozen=True)
 class ApiProps:
-    """The REST API in front of the functions, and who may call it."""
+    """The REST API in front of the functions, and who may call it.
+
+    With ``shared_api`` (the ``api`` prop), the service adds its routes to another service's API:
+    the settings of that API's stage are its owner's, and ``validate`` fills them in from there.
+    """
 
     user_pool: cognito.IUserPool | None
-    stage_name: str
-    throttling: apigateway.ThrottleSettings
+    stage_name: str | None
+    throttling: apigateway.ThrottleSettings | None
     operation_throttling: Mapping[Operation, apigateway.ThrottleSettings]
-    cors_allow_origins: tuple[str, ...]
+    cors_allow_origins: tuple[str, ...] | None
     usage_plan: apigateway.UsagePlanProps | None
-    cloud_watch_role: bool
+    cloud_watch_role: bool | None
+    shared_api: apigateway.RestApi | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,7 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     check.data(Stack.of(scope), props.data)
     check.functions(props.functions)
     check.api(props.api)
+    props = dataclasses.replace(props, api=check.shared_api(scope, props) if props.api.shared_api else _own_api(props.api))
     check.edge(props.edge)
     check.monitoring(props.monitoring)
     return props
@@ -300,11 +306,51 @@ class _Checker:
             raise self.fail("reserved_concurrency", functions.reserved_concurrency, "at least 1 (or None)")
 
     def api(self, api: ApiProps) -> None:
-        if not _STAGE_NAME.match(api.stage_name):
+        if api.stage_name is not None and not _STAGE_NAME.match(api.stage_name):
             raise self.fail("stage_name", api.stage_name, "letters, digits, hyphens and underscores (1 to 128)")
-        for origin in api.cors_allow_origins:
+        for origin in api.cors_allow_origins or ():
             if not origin or "," in origin or origin != origin.strip():
                 raise self.fail("cors_allow_origins", list(api.cors_allow_origins), "origins such as 'https://app.example.com'")
+
+    def shared_api(self, scope: Construct, props: ServiceProps) -> ApiProps:
+        """The API settings of a service adding its routes to another's API: that API's own, where they agree."""
+        api = props.api
+        host = _api_owner(api.shared_api)
+        if host is None:
+            raise self.fail("api", api.shared_api, "the api of another ServerlessCrudApi (service.api)")
+        if Stack.of(host).node.path != Stack.of(scope).node.path:
+            raise self.fail("api", host.node.path, f"the api of a ServerlessCrudApi in the same stack ({Stack.of(scope).node.path})")
+        owner = host.props.api
+        where = f"as on the API of {host.node.path}"
+        for prop, given, owners in (
+            ("user_pool", api.user_pool, host.user_pool),
+            ("stage_name", api.stage_name, owner.stage_name),
+            ("throttling", api.throttling, owner.throttling),
+            ("cors_allow_origins", api.cors_allow_origins, owner.cors_allow_origins),
+        ):
+            if given is not None and given != owners:
+                shown = getattr(owners, "node", None)
+                raise self.fail(prop, given, f"left out or {shown.path if shown else _show(owners)}, {where} (api=)")
+        for prop, given in (
+            ("usage_plan", api.usage_plan),
+            ("cloud_watch_role", api.cloud_watch_role),
+            ("waf", props.edge.waf or None),
+            ("web_acl_arn", props.edge.web_acl_arn),
+        ):
+            if given is not None:
+                raise self.fail(prop, given, f"left out with api=: the API's stage is set up by {host.node.path}")
+        if api.shared_api.root.get_resource(props.resource.name) is not None:
+            raise self.fail(
+                "resource_name", props.resource.name, f"a path no other service on the API of {host.node.path} uses"
+            )
+        # The owner's usage plan (if any) meters the whole stage; this service makes none of its own.
+        return dataclasses.replace(
+            owner,
+            user_pool=host.user_pool,
+            operation_throttling=api.operation_throttling,
+            usage_plan=None,
+            shared_api=api.shared_api,
+        )
 
     def edge(self, edge: EdgeProps) -> None:
         if edge.waf and edge.web_acl_arn:
@@ -322,6 +368,25 @@ class _Checker:
     def monitoring(self, monitoring: MonitoringProps) -> None:
         if monitoring.alarm_email is not None and not _EMAIL.match(monitoring.alarm_email):
             raise self.fail("alarm_email", monitoring.alarm_email, "an email address")
+
+
+def _own_api(api: ApiProps) -> ApiProps:
+    """The settings of an API the service makes itself, with the defaults for those left out."""
+    return dataclasses.replace(
+        api,
+        stage_name=api.stage_name or defaults.STAGE_NAME,
+        throttling=api.throttling or defaults.THROTTLING,
+        cors_allow_origins=api.cors_allow_origins or (),
+        cloud_watch_role=defaults.CLOUD_WATCH_ROLE if api.cloud_watch_role is None else api.cloud_watch_role,
+    )
+
+
+def _api_owner(api: Any) -> Any:
+    """The ServerlessCrudApi that made ``api`` (its scope, exposing it as ``api`` with its checked ``props``)."""
+    owner = getattr(getattr(api, "node", None), "scope", None)
+    if getattr(owner, "api", None) is api and isinstance(getattr(owner, "props", None), ServiceProps):
+        return owner
+    return None
 
 
 def _show(value: Any) -> str:

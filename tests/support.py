@@ -13,6 +13,14 @@ if _NODE_BIN.is_dir():
     os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ['PATH']}"
 
 SAMPLE_STACK = "ServerlessMeta"
+# Each operation's function (by its construct id's prefix) and the one DynamoDB action it may call.
+DYNAMODB_ACTIONS = {
+    "Create": "dynamodb:PutItem",
+    "List": "dynamodb:Query",
+    "Get": "dynamodb:GetItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+}
 
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:

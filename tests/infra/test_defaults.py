@@ -11,16 +11,9 @@ from aws_cdk.assertions import Match, Template
 from serverless_meta import ServerlessCrudApi
 from serverless_meta.api import METHOD_NOT_ALLOWED_CONTENT_TYPES
 from serverless_meta.powertools import POWERTOOLS_VERSION
-from tests.support import role_statements, synthesize
+from tests.support import DYNAMODB_ACTIONS, role_statements, synthesize
 
 OPERATIONS = ("create", "list", "get", "update", "delete")
-DYNAMODB_ACTIONS = {
-    "Create": "dynamodb:PutItem",
-    "List": "dynamodb:Query",
-    "Get": "dynamodb:GetItem",
-    "Update": "dynamodb:UpdateItem",
-    "Delete": "dynamodb:DeleteItem",
-}
 
 
 @pytest.fixture(scope="module")
