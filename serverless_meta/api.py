@@ -44,7 +44,7 @@ def build_api(
     props: ServiceProps,
     *,
     user_pool: cognito.IUserPool,
-    functions: Mapping[Operation, lambda_.Function],
+    functions: Mapping[Operation, lambda_.IFunction],
     key: kms.IKey,
 ) -> apigateway.RestApi:
     """The service's routes, on a new API or on the shared one (``api=``), which keeps its stage as it is."""
@@ -184,7 +184,7 @@ def _add_operation_throttling(stage: apigateway.Stage, props: ServiceProps) -> N
 def _add_methods(
     props: ServiceProps,
     resource: apigateway.Resource,
-    functions: Mapping[Operation, lambda_.Function],
+    functions: Mapping[Operation, lambda_.IFunction],
     *,
     on_item: bool,
 ) -> None:

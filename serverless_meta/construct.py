@@ -26,7 +26,7 @@ from serverless_meta import defaults
 from serverless_meta.api import build_api, build_usage_plan
 from serverless_meta.edge import build_edge
 from serverless_meta.encryption import build_service_key
-from serverless_meta.functions import build_functions
+from serverless_meta.functions import build_aliases, build_functions
 from serverless_meta.identity import build_user_pool, build_user_pool_client
 from serverless_meta.monitoring import build_alarm_subscription, build_alarm_topic, build_monitoring
 from serverless_meta.operations import Operation
@@ -53,7 +53,8 @@ class ServerlessCrudApi(Construct):
     (partition key ``pk`` = the caller's Cognito ``sub``, sort key ``sk`` =
     ``<resource_name>#<id>``), so services can share one table.
 
-    Attributes: ``props`` (the checked props), ``table``, ``api``, ``functions`` (by Operation),
+    Attributes: ``props`` (the checked props), ``table``, ``api``, ``functions`` (by Operation), ``aliases``
+    (the ``live`` alias of each operation with provisioned concurrency or SnapStart, by Operation),
     ``user_pool``, ``user_pool_client`` (None when ``user_pool`` was passed in), ``encryption_key``,
     ``alarm_topic``, ``alarms``, ``dashboard``, ``backup`` (None without one), ``web_acl``
     (None unless ``waf=True``), ``usage_plan`` (None without one).
@@ -81,6 +82,8 @@ class ServerlessCrudApi(Construct):
         encryption_key: kms.IKey | None = None,
         memory_size: int = defaults.MEMORY_SIZE,
         reserved_concurrency: int | None = defaults.RESERVED_CONCURRENCY,
+        provisioned_concurrency: Mapping[Operation | str, int] | None = None,
+        snap_start: Sequence[Operation | str] = (),
         timeout: Duration = defaults.TIMEOUT,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
         throttling: apigateway.ThrottleSettings | None = None,
@@ -149,6 +152,18 @@ class ServerlessCrudApi(Construct):
             usual 1,000 fits 90 such functions; a new account's may be lower). None leaves the functions
             on the account's shared pool.
             :default: 10
+        :param provisioned_concurrency: Execution environments to keep initialized for chosen operations,
+            e.g. ``{"get": 5}``, for latency-sensitive routes: the function is published as a version with
+            an alias ``live`` holding that many environments, and API Gateway invokes the alias. Billed
+            for every hour they are kept, used or not; at most ``reserved_concurrency`` each. Invocations
+            beyond them start cold (spillover), which an alarm reports.
+            :default: - none: every environment starts on demand
+        :param snap_start: Operations whose functions start from a snapshot of their initialized
+            environment (Lambda SnapStart for Python): published as a version with an alias ``live`` that
+            API Gateway invokes; the handler renews its DynamoDB client and random state after a restore.
+            Not with ``provisioned_concurrency`` for the same operation. Restores are billed; an alarm
+            reports restores that fail.
+            :default: - none
         :param timeout: Timeout of each function; must be under API Gateway's 29 s.
             :default: 10 seconds
         :param log_retention: How long function and access logs are kept.
@@ -221,6 +236,8 @@ class ServerlessCrudApi(Construct):
                     log_retention=log_retention,
                     metrics_namespace=metrics_namespace,
                     powertools_layer=powertools_layer_version,
+                    provisioned_concurrency=dict(provisioned_concurrency or {}),
+                    snap_start=tuple(snap_start),
                 ),
                 api=ApiProps(
                     user_pool=user_pool,
@@ -255,14 +272,25 @@ class ServerlessCrudApi(Construct):
         self.functions: dict[Operation, lambda_.Function] = build_functions(
             self, props, table=self.table, key=self.encryption_key
         )
+        self.aliases: dict[Operation, lambda_.Alias] = build_aliases(self, props, functions=self.functions)
         self.api: apigateway.RestApi = build_api(
-            self, props, user_pool=self.user_pool, functions=self.functions, key=self.encryption_key
+            self,
+            props,
+            user_pool=self.user_pool,
+            functions={**self.functions, **self.aliases},
+            key=self.encryption_key,
         )
         self.usage_plan: apigateway.UsagePlan | None = build_usage_plan(self, props, api=self.api)
         self.web_acl: wafv2.CfnWebACL | None = build_edge(self, props, api=self.api, key=self.encryption_key)
         build_alarm_subscription(self, props, topic=self.alarm_topic)
         monitoring = build_monitoring(
-            self, props, api=self.api, functions=self.functions, table=self.table, topic=self.alarm_topic
+            self,
+            props,
+            api=self.api,
+            functions=self.functions,
+            aliases=self.aliases,
+            table=self.table,
+            topic=self.alarm_topic,
         )
         self.alarms: list[cloudwatch.Alarm] = monitoring.alarms
         self.dashboard: cloudwatch.Dashboard = monitoring.dashboard

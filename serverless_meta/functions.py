@@ -10,7 +10,7 @@ import importlib.resources
 import json
 from pathlib import Path
 
-from aws_cdk import IgnoreMode
+from aws_cdk import Annotations, IgnoreMode
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -50,6 +50,31 @@ def build_functions(
             scope, props, operation, code=code, layer=layer, environment=environment, table=table, log_group=log_group
         )
         for operation in props.resource.operations
+    }
+
+
+ALIAS = "live"
+# SnapStart on published versions; Lambda's own records as JSON, so that a failed restore
+# (platform.restoreReport) can be counted from the log group (monitoring.py).
+_SNAP_START = {
+    "snap_start": lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
+    "logging_format": lambda_.LoggingFormat.JSON,
+}
+
+
+def build_aliases(
+    scope: Construct, props: ServiceProps, *, functions: dict[Operation, lambda_.Function]
+) -> dict[Operation, lambda_.Alias]:
+    """The ``live`` alias of each operation with provisioned concurrency or SnapStart, on its current version.
+
+    The version is published whenever the function's code or configuration changes, and the alias
+    moves to it: API Gateway invokes the alias, so requests always reach the deployed code.
+    """
+    return {
+        operation: functions[operation].add_alias(
+            ALIAS, provisioned_concurrent_executions=props.functions.provisioned_concurrency.get(operation)
+        )
+        for operation in props.functions.aliased
     }
 
 
@@ -111,8 +136,13 @@ def _function(
         log_group=log_group,
         role=role,
         reserved_concurrent_executions=settings.reserved_concurrency,
+        **(_SNAP_START if operation in settings.snap_start else {}),
     )
     _grant_table_access(function, operation, table)
+    if operation in settings.snap_start:
+        Annotations.of(function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish", "build_aliases publishes it: the live alias's version"
+        )
     x_ray_needs_a_wildcard = (
         "Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
         "resource-level permissions: AWS documents Resource '*' for them. The statement holds nothing else."

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration, Names, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -19,6 +19,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from constructs import Construct
@@ -77,16 +78,23 @@ def build_monitoring(
     *,
     api: apigateway.RestApi,
     functions: Mapping[Operation, lambda_.Function],
+    aliases: Mapping[Operation, lambda_.Alias],
     table: dynamodb.ITableV2,
     topic: sns.ITopic,
 ) -> ServiceMonitoring:
     """The service's alarms, to ``topic``, and its dashboard; the table's alarms only where it made the table."""
+    snap_start = props.functions.snap_start
     return ServiceMonitoring(
         scope,
         "Monitoring",
         service=scope.node.id,
         metrics=ServiceMetrics(
-            api, functions, table, routes=operation_methods(api, props) if props.api.shared_api else None
+            api,
+            functions,
+            table,
+            routes=operation_methods(api, props) if props.api.shared_api else None,
+            provisioned={op: aliases[op] for op in props.functions.provisioned_concurrency},
+            restore_errors=_restore_errors(functions[snap_start[0]].log_group) if snap_start else None,
         ),
         timeout=props.functions.timeout,
         owns_table=props.data.makes_table,
@@ -111,11 +119,16 @@ class ServiceMetrics:
         table: dynamodb.ITableV2,
         *,
         routes: Mapping[Operation, apigateway.Method] | None = None,
+        provisioned: Mapping[Operation, lambda_.Alias] | None = None,
+        restore_errors: cloudwatch.IMetric | None = None,
     ) -> None:
+        """``provisioned``: the aliases with provisioned concurrency; ``restore_errors``: failed SnapStart restores."""
         self.api = api
         self.functions = functions
         self.table = table
         self.routes = routes
+        self.provisioned = dict(provisioned or {})
+        self.restore_errors = restore_errors
         self.requests = self._api_metric("Count", "Sum")
         self.server_errors = self._api_metric("5XXError", "Sum")
         self.client_errors = self._api_metric("4XXError", "Sum")
@@ -163,6 +176,19 @@ class ServiceMetrics:
 
     def function_duration_p99(self, operation: Operation) -> cloudwatch.Metric:
         return self.functions[operation].metric_duration(period=PERIOD, statistic="p99")
+
+    def provisioned_spillover(self, operation: Operation) -> cloudwatch.Metric:
+        """Invocations of the alias that found every provisioned environment busy, and so started cold."""
+        return self.provisioned[operation].metric(
+            "ProvisionedConcurrencySpilloverInvocations", period=PERIOD, statistic="Sum"
+        )
+
+    def provisioned_utilization(self, operation: Operation) -> cloudwatch.Metric:
+        return self.provisioned[operation].metric("ProvisionedConcurrencyUtilization", period=PERIOD, statistic="Maximum")
+
+    def spillover_over_aliases(self) -> cloudwatch.MathExpression:
+        metrics = {operation.value: self.provisioned_spillover(operation) for operation in self.provisioned}
+        return _combined("Spillover, all provisioned functions", "SUM", metrics, [f"FILL({m}, 0)" for m in metrics])
 
     def errors_over_functions(self) -> cloudwatch.MathExpression:
         """Failed invocations, summed over the service's functions: any function's failure counts in full."""
@@ -212,6 +238,25 @@ class ServiceMetrics:
         return _combined(f"{metric_name}, all operations", "SUM", metrics, [f"FILL({name}, 0)" for name in metrics])
 
 
+def _restore_errors(log_group: logs.ILogGroup) -> cloudwatch.Metric:
+    """Failed SnapStart restores, counted from Lambda's JSON ``platform.restoreReport`` records in ``log_group``.
+
+    Lambda publishes no metric for them. The metric's name is the log group's construct path, unique
+    in the account: a metric filter can give a dimension only a value read from the log line.
+    """
+    metric_filter = log_group.add_metric_filter(
+        "SnapStartRestoreErrors",
+        filter_pattern=logs.FilterPattern.all(
+            logs.FilterPattern.string_value("$.type", "=", "platform.restoreReport"),
+            logs.FilterPattern.string_value("$.record.status", "!=", "success"),
+        ),
+        metric_namespace="ServerlessMeta/SnapStart",
+        metric_name=f"RestoreErrors-{Names.unique_resource_name(log_group, separator='-', max_length=200)}",
+        metric_value="1",
+    )
+    return metric_filter.metric(period=PERIOD, statistic="Sum")
+
+
 def _combined(
     label: str, combine: str, metrics: Mapping[str, cloudwatch.IMetric], terms: Sequence[str]
 ) -> cloudwatch.MathExpression:
@@ -242,6 +287,7 @@ class ServiceMonitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
         self._api_alarms(service, metrics, thresholds)
         self._function_alarms(service, metrics, thresholds)
+        self._start_alarms(service, metrics, thresholds)
         if owns_table:
             self._table_alarms(service, metrics, thresholds)
         self.dashboard = self._dashboard(service, metrics, timeout)
@@ -292,6 +338,25 @@ class ServiceMonitoring(Construct):
             f"{service}: a function's p99 duration is at {thresholds.function_duration_percent_of_timeout:g}% of its "
             "timeout or more (the Duration graph shows which)",
         )
+
+    def _start_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
+        """Where operations start warm (provisioned concurrency) or from a snapshot (SnapStart), what undoes it."""
+        if metrics.provisioned:
+            self._alarm(
+                "ProvisionedConcurrencySpillover",
+                metrics.spillover_over_aliases(),
+                thresholds.provisioned_concurrency_spillover,
+                f"{service}: requests found every provisioned environment busy and started cold: raise "
+                "provisioned_concurrency, or expect cold starts",
+            )
+        if metrics.restore_errors is not None:
+            self._alarm(
+                "SnapStartRestoreErrors",
+                metrics.restore_errors,
+                thresholds.snap_start_restore_errors,
+                f"{service}: execution environments failed to restore from their SnapStart snapshot (see the "
+                "platform.restoreReport records in the functions' log group)",
+            )
 
     def _table_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
         self._alarm(
@@ -366,6 +431,22 @@ class ServiceMonitoring(Construct):
                 left_annotations=[cloudwatch.HorizontalAnnotation(value=timeout.to_milliseconds(), label="timeout")],
             ),
         )
+        starts = [
+            cloudwatch.GraphWidget(
+                title=f"Provisioned concurrency: {caption}",
+                left=[metric_of(op).with_(label=op.value) for op in metrics.provisioned],
+                width=8,
+            )
+            for caption, metric_of in (
+                ("spillover", metrics.provisioned_spillover),
+                ("utilization", metrics.provisioned_utilization),
+            )
+            if metrics.provisioned
+        ]
+        if metrics.restore_errors is not None:
+            starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[metrics.restore_errors.with_(label="failed")], width=8))
+        if starts:
+            dashboard.add_widgets(*starts)
         # The throttle and system-error expressions each sum per-operation metrics with the same ids:
         # CloudWatch wants them in separate graphs.
         dashboard.add_widgets(

@@ -68,6 +68,10 @@ class AlarmThresholds:
     """DynamoDB 500s in a minute, over the service's operations."""
     table_user_errors: int = 10
     """DynamoDB 400s in a minute; CloudWatch counts these for the whole account and region."""
+    provisioned_concurrency_spillover: int = 1
+    """Invocations in a minute that found every provisioned environment busy and started cold."""
+    snap_start_restore_errors: int = 1
+    """Execution environments in a minute that failed to restore from their SnapStart snapshot."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,15 @@ class FunctionProps:
     log_retention: logs.RetentionDays
     metrics_namespace: str
     powertools_layer: lambda_.ILayerVersion | None
+    provisioned_concurrency: Mapping[Operation, int] = dataclasses.field(default_factory=dict)
+    """Environments kept initialized for these operations' functions, behind the alias API Gateway invokes."""
+    snap_start: tuple[Operation, ...] = ()
+    """Operations whose functions start from a snapshot of their initialized environment (SnapStart)."""
+
+    @property
+    def aliased(self) -> tuple[Operation, ...]:
+        """Operations whose function API Gateway invokes through a published version's alias."""
+        return tuple(op for op in Operation if op in self.provisioned_concurrency or op in self.snap_start)
 
 
 @dataclass(frozen=True)
@@ -182,7 +195,19 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
         props,
         resource=dataclasses.replace(props.resource, operations=operations),
         api=dataclasses.replace(
-            props.api, operation_throttling=check.operation_throttling(props.api.operation_throttling, operations)
+            props.api,
+            operation_throttling=check.keyed_by_operations(
+                "operation_throttling", props.api.operation_throttling, operations
+            ),
+        ),
+        functions=dataclasses.replace(
+            props.functions,
+            provisioned_concurrency=check.keyed_by_operations(
+                "provisioned_concurrency", props.functions.provisioned_concurrency, operations
+            ),
+            snap_start=tuple(
+                check.keyed_by_operations("snap_start", dict.fromkeys(props.functions.snap_start), operations)
+            ),
         ),
     )
     check.resource(props.resource)
@@ -214,16 +239,16 @@ class _Checker:
             raise self.fail("operations", list(given), f"at least one operation: {expected}")
         return tuple(op for op in Operation if op in requested)
 
-    def operation_throttling(
-        self, given: Mapping[Operation | str, apigateway.ThrottleSettings], operations: tuple[Operation, ...]
-    ) -> dict[Operation, apigateway.ThrottleSettings]:
-        checked = {}
-        for name, settings in given.items():
-            if name not in {op.value for op in operations}:
-                offered = ", ".join(repr(op.value) for op in operations)
-                raise self.fail("operation_throttling", name, f"keyed by operations the service offers ({offered})")
-            checked[Operation(name)] = settings
-        return checked
+    def keyed_by_operations(
+        self, prop: str, given: Mapping[Operation | str, Any], operations: tuple[Operation, ...]
+    ) -> dict[Operation, Any]:
+        """``given`` by Operation, in canonical order; every key must be an operation the service offers."""
+        offered = {op.value for op in operations}
+        for name in given:
+            if name not in offered:
+                listed = ", ".join(repr(op.value) for op in operations)
+                raise self.fail(prop, name, f"keyed by operations the service offers ({listed})")
+        return {op: given[op] for op in operations if op in given}
 
     def resource(self, shape: ResourceShape) -> None:
         if not _RESOURCE_NAME.match(shape.name):
@@ -304,6 +329,17 @@ class _Checker:
             raise self.fail("timeout", functions.timeout, "at least 1 second and under API Gateway's 29 s integration limit")
         if functions.reserved_concurrency is not None and functions.reserved_concurrency < 1:
             raise self.fail("reserved_concurrency", functions.reserved_concurrency, "at least 1 (or None)")
+        for operation, environments in functions.provisioned_concurrency.items():
+            most = functions.reserved_concurrency
+            if environments < 1 or (most is not None and environments > most):
+                within = f" and at most reserved_concurrency ({most})" if most is not None else ""
+                raise self.fail("provisioned_concurrency", {operation.value: environments}, f"at least 1{within}")
+            if operation in functions.snap_start:
+                raise self.fail(
+                    "snap_start",
+                    operation.value,
+                    "operations without provisioned_concurrency: Lambda runs a version with one or the other",
+                )
 
     def api(self, api: ApiProps) -> None:
         if api.stage_name is not None and not _STAGE_NAME.match(api.stage_name):

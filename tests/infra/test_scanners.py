@@ -35,7 +35,7 @@ def minimal_assembly(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hardened_assembly(tmp_path_factory):
-    """A service with every opt-in protection: WAF, API keys, CORS, a replica, an email subscription."""
+    """A service with every opt-in: WAF, API keys, CORS, a replica, an email subscription, warm starts."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
     stack = cdk.Stack(app, HARDENED_STACK, env=cdk.Environment(region="eu-west-1"))
     ServerlessCrudApi(
@@ -47,6 +47,8 @@ def hardened_assembly(tmp_path_factory):
         cors_allow_origins=["https://app.example.com"],
         replica_regions=["us-east-1"],
         alarm_email="oncall@example.com",
+        provisioned_concurrency={"get": 1},
+        snap_start=["list"],
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app.synth()

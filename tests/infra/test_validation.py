@@ -251,3 +251,32 @@ def test_fails_if_api_is_a_service_in_another_stack(stack):
     other = ServerlessCrudApi(cdk.Stack(stack.node.scope, "Other"), "Host", resource_name="host")
     fails(stack, "api", "'Other/Host'", r"the api of a ServerlessCrudApi in the same stack \(ValidationStack\)",
           api=other.api)
+
+
+# --- Provisioned concurrency and SnapStart ----------------------------------------------------
+
+
+def test_fails_if_provisioned_concurrency_names_an_operation_not_offered(stack):
+    fails(stack, "provisioned_concurrency", "'get'", r"keyed by operations the service offers \('create'\)",
+          operations=["create"], provisioned_concurrency={"get": 1})
+
+
+@pytest.mark.parametrize(("environments", "expected"), [(0, "at least 1 and at most"), (11, r"at most reserved_concurrency \(10\)")])
+def test_fails_if_provisioned_concurrency_is_none_or_beyond_the_reserved(stack, environments, expected):
+    fails(stack, "provisioned_concurrency", f"{{'get': {environments}}}", expected,
+          provisioned_concurrency={"get": environments})
+
+
+def test_provisioned_concurrency_is_unbounded_without_reserved_concurrency(stack):
+    ServerlessCrudApi(stack, "Service", resource_name="items", reserved_concurrency=None,
+                      provisioned_concurrency={"get": 50})
+
+
+def test_fails_if_snap_start_names_an_operation_not_offered(stack):
+    fails(stack, "snap_start", "'delete'", "keyed by operations the service offers", operations=["get"],
+          snap_start=["delete"])
+
+
+def test_fails_if_an_operation_has_both_provisioned_concurrency_and_snap_start(stack):
+    fails(stack, "snap_start", "'get'", "operations without provisioned_concurrency", snap_start=["get"],
+          provisioned_concurrency={"get": 1})
