@@ -105,9 +105,10 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
         api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(scope)))
     skip_checkov(
         api.deployment_stage.node.default_child,
-        "CKV_AWS_120",
-        "No response caching: every response is one caller's items and changes with each write; a cache "
-        "keyed without the Authorization header would serve one user's data to another.",
+        {
+            "CKV_AWS_120": "No response caching: every response is one caller's items and changes with each write; "
+            "a cache keyed without the Authorization header would serve one user's data to another.",
+        },
     )
     _add_gateway_responses(api, settings.cors_allow_origins)
     acknowledge(

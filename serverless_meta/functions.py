@@ -148,8 +148,7 @@ def _function(
         "resource-level permissions: AWS documents Resource '*' for them. The statement holds nothing else."
     )
     # The Serverless pack reads a role's inline policy (where the statements now are) and finds the same one.
-    for rule in ("AwsSolutions-IAM5[Resource::*]", "Serverless-LambdaStarPermissions"):
-        acknowledge(role, rule, x_ray_needs_a_wildcard)
+    acknowledge(role, ("AwsSolutions-IAM5[Resource::*]", "Serverless-LambdaStarPermissions"), x_ray_needs_a_wildcard)
     _acknowledge_synchronous_function(function)
     return function
 
@@ -192,17 +191,13 @@ def _acknowledge_synchronous_function(function: lambda_.Function) -> None:
         "queue only receives failed asynchronous invocations, so it would stay empty."
     )
     acknowledge(function, "Serverless-LambdaDLQ", no_dead_letters)
-    cfn_function = function.node.default_child
-    skip_checkov(cfn_function, "CKV_AWS_116", no_dead_letters)
     skip_checkov(
-        cfn_function,
-        "CKV_AWS_117",
-        "The function reaches only DynamoDB, CloudWatch and X-Ray, through their public endpoints over TLS with "
-        "IAM auth; it has no VPC resource to reach, and a VPC would add NAT cost and cold-start time.",
-    )
-    skip_checkov(
-        cfn_function,
-        "CKV_AWS_173",
-        "The environment holds configuration only (table name, resource shape), no secrets; Lambda encrypts "
-        "it at rest with its service key, and a customer-managed key would protect nothing more.",
+        function.node.default_child,
+        {
+            "CKV_AWS_116": no_dead_letters,
+            "CKV_AWS_117": "The function reaches only DynamoDB, CloudWatch and X-Ray, through their public endpoints "
+            "over TLS with IAM auth; it has no VPC resource to reach, and a VPC would add NAT cost and cold-start time.",
+            "CKV_AWS_173": "The environment holds configuration only (table name, resource shape), no secrets; Lambda "
+            "encrypts it at rest with its service key, and a customer-managed key would protect nothing more.",
+        },
     )

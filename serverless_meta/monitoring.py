@@ -129,6 +129,8 @@ class ServiceMetrics:
         self.routes = routes
         self.provisioned = dict(provisioned or {})
         self.restore_errors = restore_errors
+        self._function_metrics: dict[tuple[Operation, str, str], cloudwatch.Metric] = {}
+        self._timeout_ms = {operation: function.timeout.to_milliseconds() for operation, function in functions.items()}
         self.requests = self._api_metric("Count", "Sum")
         self.server_errors = self._api_metric("5XXError", "Sum")
         self.client_errors = self._api_metric("4XXError", "Sum")
@@ -166,16 +168,26 @@ class ServiceMetrics:
         )
 
     def function_invocations(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_invocations(period=PERIOD, statistic="Sum")
+        return self._function_metric(operation, "Invocations", "Sum")
 
     def function_errors(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_errors(period=PERIOD, statistic="Sum")
+        return self._function_metric(operation, "Errors", "Sum")
 
     def function_throttles(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_throttles(period=PERIOD, statistic="Sum")
+        return self._function_metric(operation, "Throttles", "Sum")
 
     def function_duration_p99(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_duration(period=PERIOD, statistic="p99")
+        return self._function_metric(operation, "Duration", "p99")
+
+    def _function_metric(self, operation: Operation, metric_name: str, statistic: str) -> cloudwatch.Metric:
+        """The function's metric, labelled with its operation; made once, as alarms and graphs share it
+        (each is a call into aws-cdk-lib, and synthesis time is mostly such calls)."""
+        key = (operation, metric_name, statistic)
+        if key not in self._function_metrics:
+            self._function_metrics[key] = self.functions[operation].metric(
+                metric_name, period=PERIOD, statistic=statistic, label=operation.value
+            )
+        return self._function_metrics[key]
 
     def provisioned_spillover(self, operation: Operation) -> cloudwatch.Metric:
         """Invocations of the alias that found every provisioned environment busy, and so started cold."""
@@ -214,7 +226,7 @@ class ServiceMetrics:
         """
         metrics = {operation.value: metric_of(operation) for operation in self.functions}
         terms = [
-            term.format(id=operation.value, timeout_ms=self.functions[operation].timeout.to_milliseconds())
+            term.format(id=operation.value, timeout_ms=self._timeout_ms[operation])
             for operation in self.functions
         ]
         return _combined(label, combine, metrics, terms)
@@ -399,7 +411,7 @@ class ServiceMonitoring(Construct):
         def per_function(title: str, metric_of, **graph) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(
                 title=title,
-                left=[metric_of(operation).with_(label=operation.value) for operation in metrics.functions],
+                left=[metric_of(operation) for operation in metrics.functions],
                 width=6,
                 **graph,
             )
