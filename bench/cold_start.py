@@ -23,8 +23,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
-os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 
 SEED_HANDLER = """
 import json
@@ -141,4 +139,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # The construct (for each service's environment) and the project's own Node.js for jsii.
+    sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+    os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
     main()
