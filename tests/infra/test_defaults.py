@@ -603,3 +603,12 @@ def test_function_alarms_watch_each_function_of_the_service_by_name(template, na
         metric_id: ([{"Name": "FunctionName", "Value": {"Ref": _logical_id(template, "AWS::Lambda::Function", path)}}], statistic)
         for path, metric_id in functions.items()
     }
+
+
+def test_the_dashboard_graphs_each_function_on_its_own(template):
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for operation in DYNAMODB_ACTIONS:
+        function = _logical_id(template, "AWS::Lambda::Function", f"Metadata{operation}Function")
+        # Invocations, errors, throttles and duration: one line each, per function.
+        assert body.count(f'{{"Ref": "{function}"}}') == 4, operation
