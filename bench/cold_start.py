@@ -7,7 +7,7 @@ only the module import of the handler (what Lambda's init phase runs), not inter
 Handlers are measured interleaved (seed, Metadata, Feedback, seed, ...), so that a busy machine
 slows all of them alike; the ratio is each sample's over the seed's median of the same run.
 
-Run: .venv/bin/python bench/cold_start.py [samples] (default 15). After a change to the handler
+Run: .venv/bin/python bench/cold_start.py [samples] [--python PATH] (default 15). After a change to the handler
 (the HTTP-semantics work: validation, idempotency), run it again: it imports whatever
 ``lambda/crud_api/app.py`` imports, with the environment the construct sets (``handler_environment``).
 """
@@ -88,18 +88,21 @@ def service_environment(**service) -> dict[str, str]:
     return handler_environment(props, table=table)
 
 
-def sample(task_root: Path, module: str, handler: str, service_env: dict[str, str]) -> float:
+def sample(task_root: Path, module: str, handler: str, service_env: dict[str, str], python: str = sys.executable) -> float:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
         **lambda_environment(task_root, handler),
         **service_env,
     }
-    command = [sys.executable, "-c", TIMER, str(task_root), module]
+    command = [python, "-c", TIMER, str(task_root), module]
     return float(subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=task_root).stdout)
 
 
 def main() -> None:
-    samples = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    samples = int(next((arg for arg in sys.argv[1:] if arg.isdigit()), "15"))
+    # Another interpreter for the handlers (closer to Lambda's runtime), e.g. a venv with Powertools,
+    # the X-Ray SDK, boto3 and fastjsonschema at the project's pins: --python /path/to/bin/python
+    python = sys.argv[sys.argv.index("--python") + 1] if "--python" in sys.argv else sys.executable
     seed_dir = Path(tempfile.mkdtemp(prefix="serverless-meta-bench-seed-"))
     (seed_dir / "seed_handler.py").write_text(SEED_HANDLER)
     import app as sample_app
@@ -125,9 +128,11 @@ def main() -> None:
     runs: dict[str, list[float]] = {name: [] for name in handlers}
     for _ in range(samples):
         for name, handler in handlers.items():
-            runs[name].append(sample(*handler))
+            runs[name].append(sample(*handler, python=python))
     seed = statistics.median(runs[next(iter(runs))])
-    print(f"Handler cold init, {samples} fresh interpreters each, interleaved (Python {sys.version.split()[0]}):")
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    print(f"Handler cold init, {samples} fresh interpreters each, interleaved (Python {version}):")
     print(f"  {'':48s} {'median':>9s} {'p25-p75':>13s}  ratio to the seed's median (p25-p75)")
     for name, seconds in runs.items():
         q1, median, q3 = statistics.quantiles(seconds, n=4)
