@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The sample app: the Metadata and Feedback services in one stack, sharing one table and user pool.
+"""The sample app: the Metadata and Feedback services in one stack, sharing one table, user pool and API.
 
 ``npx cdk synth`` runs this file; cdk-nag's AWS Solutions and Serverless checks run on every synthesis.
 """
@@ -45,9 +45,10 @@ class ServerlessMetaStack(cdk.Stack):
             timestamp_attribute="timestamp",
             item_schema=FEEDBACK_SCHEMA,
             table=metadata.table,
-            user_pool=metadata.user_pool,
             alarm_topic=metadata.alarm_topic,
             encryption_key=metadata.encryption_key,
+            # One base URL for the frontend: Feedback's routes on Metadata's API, with its user pool and stage.
+            api=metadata.api,
         )
 
 

@@ -1,8 +1,15 @@
-"""Handler cold init (imports and clients) against the seed-style minimal boto3 handler.
+"""Handler cold init (imports and clients) against the seed-style minimal boto3 handler, as Lambda runs them.
 
-Each sample is a fresh interpreter that times only the module import of the handler
-(what Lambda's init phase runs), not interpreter start-up. The ratio is ours over the
-seed's, measured in the same run. Run: .venv/bin/python bench/cold_start.py [samples]
+Each sample is a fresh interpreter, started with the variables Lambda sets (``LAMBDA_TASK_ROOT``,
+``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_EXECUTION_ENV``, ...): outside Lambda the X-Ray SDK would
+build a sampling client for the X-Ray service at import, which inside Lambda it does not. It times
+only the module import of the handler (what Lambda's init phase runs), not interpreter start-up.
+Handlers are measured interleaved (seed, Metadata, Feedback, seed, ...), so that a busy machine
+slows all of them alike; the ratio is each sample's over the seed's median of the same run.
+
+Run: .venv/bin/python bench/cold_start.py [samples] [--python PATH] (default 15). After a change to the handler
+(the HTTP-semantics work: validation, idempotency), run it again: it imports whatever
+``lambda/crud_api/app.py`` imports, with the environment the construct sets (``handler_environment``).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,52 +49,102 @@ importlib.import_module(sys.argv[2])
 print(json.dumps(time.perf_counter() - start))
 """
 
-ENVIRONMENT = {
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "TABLE_NAME": "bench",
-    "RESOURCE_NAME": "metadata",
-    "OPERATIONS": "create,list,get,update,delete",
-    "POWERTOOLS_SERVICE_NAME": "metadata",
-    "POWERTOOLS_METRICS_NAMESPACE": "ServerlessMeta",
-}
-FEEDBACK = {
-    "RESOURCE_NAME": "feedback",
-    "OPERATIONS": "create,list",
-    "ID_ATTRIBUTE": "feedbackId",
-    "TIMESTAMP_ATTRIBUTE": "timestamp",
-    "ITEM_SCHEMA": json.dumps({"type": "object", "properties": {"feedback": {"type": "string", "minLength": 1}}}),
-}
+
+def lambda_environment(task_root: Path, handler: str) -> dict[str, str]:
+    """The variables the Lambda Python runtime sets for a function (credentials are placeholders)."""
+    return {
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "_HANDLER": handler,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/27/[$LATEST]bench",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "TZ": ":UTC",
+    }
 
 
-def init_seconds(path: Path, module: str, extra_env: dict[str, str], samples: int) -> list[float]:
-    env = {**os.environ, **ENVIRONMENT, **extra_env}
-    command = [sys.executable, "-c", TIMER, str(path), module]
-    return [float(subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout) for _ in range(samples)]
+def service_environment(**service) -> dict[str, str]:
+    """What the construct sets on a service's functions (functions.handler_environment), for a table 'bench'."""
+    import aws_cdk as cdk
+
+    from serverless_meta.construct import ServerlessCrudApi
+    from serverless_meta.functions import handler_environment
+
+    stack = cdk.Stack(cdk.App(), "Bench")
+    props = ServerlessCrudApi(stack, "Service", **service).props
+    table = type("Table", (), {"table_name": "bench"})()
+    return handler_environment(props, table=table)
+
+
+def sample(task_root: Path, module: str, handler: str, service_env: dict[str, str], python: str = sys.executable) -> float:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
+        **lambda_environment(task_root, handler),
+        **service_env,
+    }
+    command = [python, "-c", TIMER, str(task_root), module]
+    return float(subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=task_root).stdout)
 
 
 def main() -> None:
-    samples = int(sys.argv[1]) if len(sys.argv) > 1 else 15
-    seed_dir = Path(os.environ.get("TMPDIR", "/tmp")) / "serverless-meta-bench-seed"
-    seed_dir.mkdir(exist_ok=True)
+    samples = int(next((arg for arg in sys.argv[1:] if arg.isdigit()), "15"))
+    # Another interpreter for the handlers (closer to Lambda's runtime), e.g. a venv with Powertools,
+    # the X-Ray SDK, boto3 and fastjsonschema at the project's pins: --python /path/to/bin/python
+    python = sys.argv[sys.argv.index("--python") + 1] if "--python" in sys.argv else sys.executable
+    seed_dir = Path(tempfile.mkdtemp(prefix="serverless-meta-bench-seed-"))
     (seed_dir / "seed_handler.py").write_text(SEED_HANDLER)
+    import app as sample_app
 
-    # As in Lambda: the tracer is on, so it imports the X-Ray SDK and patches botocore.
-    in_lambda = {"AWS_LAMBDA_FUNCTION_NAME": "bench"}
-    runs = {
-        "seed (boto3 resource, no Powertools)": init_seconds(seed_dir, "seed_handler", {}, samples),
-        "crud_api, Metadata": init_seconds(ROOT / "lambda", "crud_api.app", in_lambda, samples),
-        "crud_api, Feedback (compiles its JSON Schema)": init_seconds(
-            ROOT / "lambda", "crud_api.app", {**FEEDBACK, **in_lambda}, samples
+    handlers = {
+        "seed (boto3 resource, no Powertools)": (seed_dir, "seed_handler", "seed_handler.lambda_handler", {}),
+        "crud_api, Metadata": (
+            ROOT / "lambda", "crud_api.app", "crud_api.app.lambda_handler", service_environment(resource_name="metadata")
+        ),
+        "crud_api, Feedback (compiles its JSON Schema)": (
+            ROOT / "lambda",
+            "crud_api.app",
+            "crud_api.app.lambda_handler",
+            service_environment(
+                resource_name="feedback",
+                operations=["create", "list"],
+                id_attribute="feedbackId",
+                timestamp_attribute="timestamp",
+                item_schema=sample_app.FEEDBACK_SCHEMA,
+            ),
         ),
     }
-    seed = statistics.median(next(iter(runs.values())))
-    print(f"Handler cold init, median of {samples} fresh interpreters (Python {sys.version.split()[0]}):")
+    runs: dict[str, list[float]] = {name: [] for name in handlers}
+    for _ in range(samples):
+        for name, handler in handlers.items():
+            runs[name].append(sample(*handler, python=python))
+    seed = statistics.median(runs[next(iter(runs))])
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    print(f"Handler cold init, {samples} fresh interpreters each, interleaved (Python {version}):")
+    print(f"  {'':48s} {'median':>9s} {'p25-p75':>13s}  ratio to the seed's median (p25-p75)")
     for name, seconds in runs.items():
-        median = statistics.median(seconds)
-        print(f"  {name:48s} {median * 1000:7.1f} ms  ratio {median / seed:4.2f}")
+        q1, median, q3 = statistics.quantiles(seconds, n=4)
+        print(
+            f"  {name:48s} {median * 1000:6.1f} ms {q1 * 1000:5.0f}-{q3 * 1000:<5.0f} ms"
+            f"  {median / seed:4.2f} ({q1 / seed:4.2f}-{q3 / seed:4.2f})"
+        )
+    print(json.dumps({name: [round(s * 1000, 1) for s in seconds] for name, seconds in runs.items()}), file=sys.stderr)
 
 
 if __name__ == "__main__":
+    # The construct (for each service's environment) and the project's own Node.js for jsii.
+    sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+    os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
     main()

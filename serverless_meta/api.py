@@ -45,19 +45,42 @@ def build_api(
     props: ServiceProps,
     *,
     user_pool: cognito.IUserPool,
-    functions: Mapping[Operation, lambda_.Function],
+    functions: Mapping[Operation, lambda_.IFunction],
     key: kms.IKey,
 ) -> apigateway.RestApi:
-    """The API with its routes, authorizer, throttled and logged stage, and JSON gateway responses."""
+    """The service's routes, on a new API or on the shared one (``api=``), which keeps its stage as it is."""
+    api = props.api.shared_api or _new_api(scope, props, user_pool=user_pool, key=key)
+    origins = props.api.cors_allow_origins
+    collection = api.root.add_resource(
+        props.resource.name,
+        # This service's methods, not those of the API's first service.
+        default_cors_preflight_options=_cors_options(origins, props.resource.operations) if origins else None,
+    )
+    _add_methods(props, collection, functions, on_item=False)
+    if any(ROUTES[op].on_item for op in props.resource.operations):
+        _add_methods(props, collection.add_resource("{id}"), functions, on_item=True)
+    if props.api.shared_api is not None:
+        _add_operation_throttling(api.deployment_stage, props)
+    return api
+
+
+def operation_methods(api: apigateway.RestApi, props: ServiceProps) -> dict[Operation, apigateway.Method]:
+    """The method that serves each of the service's operations on ``api``."""
+    collection = api.root.get_resource(props.resource.name)
+    resources = {False: collection, True: collection.get_resource("{id}")}
+    return {op: resources[ROUTES[op].on_item].node.find_child(ROUTES[op].method) for op in props.resource.operations}
+
+
+def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserPool, key: kms.IKey) -> apigateway.RestApi:
+    """An API with its authorizer, throttled and logged stage, and JSON gateway responses."""
     settings = props.api
-    resource_name = props.resource.name
     access_logs = logs.LogGroup(scope, "AccessLogs", retention=props.functions.log_retention, encryption_key=key)
     authorizer = apigateway.CognitoUserPoolsAuthorizer(scope, "Authorizer", cognito_user_pools=[user_pool])
     api = apigateway.RestApi(
         scope,
         "Api",
         rest_api_name=Names.unique_resource_name(scope, separator="-", max_length=255),
-        description=f"{resource_name}: CRUD over the caller's items",
+        description=f"{props.resource.name}: CRUD over the caller's items",
         endpoint_types=[apigateway.EndpointType.REGIONAL],
         cloud_watch_role=False,
         default_method_options=apigateway.MethodOptions(
@@ -72,27 +95,22 @@ def build_api(
             stage_name=settings.stage_name,
             throttling_rate_limit=settings.throttling.rate_limit,
             throttling_burst_limit=settings.throttling.burst_limit,
-            method_options=_operation_throttling(props),
+            method_options={path: _method_settings(throttle) for path, throttle in _operation_throttling(props).items()},
             access_log_destination=apigateway.LogGroupLogDestination(access_logs),
             access_log_format=_access_log_format(),
             tracing_enabled=True,
-            logging_level=apigateway.MethodLoggingLevel.ERROR,
-            data_trace_enabled=False,
-            metrics_enabled=True,
+            **_METHOD_LOGGING_AND_METRICS,
         ),
     )
     if settings.cloud_watch_role:
         api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(scope)))
     skip_checkov(
         api.deployment_stage.node.default_child,
-        "CKV_AWS_120",
-        "No response caching: every response is one caller's items and changes with each write; a cache "
-        "keyed without the Authorization header would serve one user's data to another.",
+        {
+            "CKV_AWS_120": "No response caching: every response is one caller's items and changes with each write; "
+            "a cache keyed without the Authorization header would serve one user's data to another.",
+        },
     )
-    collection = api.root.add_resource(resource_name)
-    _add_methods(props, collection, functions, on_item=False)
-    if any(ROUTES[op].on_item for op in props.resource.operations):
-        _add_methods(props, collection.add_resource("{id}"), functions, on_item=True)
     _add_gateway_responses(api, settings.cors_allow_origins)
     acknowledge(
         api,
@@ -121,33 +139,64 @@ def build_usage_plan(scope: Construct, props: ServiceProps, *, api: apigateway.R
     return plan
 
 
-def _operation_throttling(props: ServiceProps) -> dict[str, apigateway.MethodDeploymentOptions]:
+# Execution logs at ERROR without data, and per-method metrics (the alarms of a service on a shared
+# API watch its own methods), for every method, including those with throttling of their own.
+_METHOD_LOGGING_AND_METRICS = {
+    "logging_level": apigateway.MethodLoggingLevel.ERROR,
+    "data_trace_enabled": False,
+    "metrics_enabled": True,
+}
+
+
+def _operation_throttling(props: ServiceProps) -> dict[str, apigateway.ThrottleSettings]:
+    """``operation_throttling`` by the stage's method path, e.g. ``/metadata/{id}/PUT``."""
     collection_path = f"/{props.resource.name}"
     return {
-        f"{collection_path}{'/{id}' if ROUTES[op].on_item else ''}/{ROUTES[op].method}": (
-            apigateway.MethodDeploymentOptions(
-                throttling_rate_limit=settings.rate_limit, throttling_burst_limit=settings.burst_limit
-            )
-        )
-        for op, settings in props.api.operation_throttling.items()
+        f"{collection_path}{'/{id}' if ROUTES[op].on_item else ''}/{ROUTES[op].method}": throttle
+        for op, throttle in props.api.operation_throttling.items()
     }
+
+
+def _method_settings(throttle: apigateway.ThrottleSettings) -> apigateway.MethodDeploymentOptions:
+    return apigateway.MethodDeploymentOptions(
+        throttling_rate_limit=throttle.rate_limit, throttling_burst_limit=throttle.burst_limit, **_METHOD_LOGGING_AND_METRICS
+    )
+
+
+def _add_operation_throttling(stage: apigateway.Stage, props: ServiceProps) -> None:
+    """A service on a shared API adds its operations' throttling to the stage's method settings."""
+    cfn_stage: apigateway.CfnStage = stage.node.default_child
+    added = [
+        apigateway.CfnStage.MethodSettingProperty(
+            # The stage's own encoding of a resource path: "/" and then the path with each "/" as "~1".
+            resource_path="/" + path.rsplit("/", 1)[0].replace("/", "~1"),
+            http_method=path.rsplit("/", 1)[1],
+            throttling_rate_limit=throttle.rate_limit,
+            throttling_burst_limit=throttle.burst_limit,
+            logging_level=_METHOD_LOGGING_AND_METRICS["logging_level"].value,
+            data_trace_enabled=False,
+            metrics_enabled=True,
+        )
+        for path, throttle in _operation_throttling(props).items()
+    ]
+    if added:
+        cfn_stage.method_settings = [*(cfn_stage.method_settings or []), *added]
 
 
 def _add_methods(
     props: ServiceProps,
     resource: apigateway.Resource,
-    functions: Mapping[Operation, lambda_.Function],
+    functions: Mapping[Operation, lambda_.IFunction],
     *,
     on_item: bool,
 ) -> None:
     """The resource's operations, each to its function, and ANY for the other methods (405)."""
     operations = [op for op in props.resource.operations if ROUTES[op].on_item == on_item]
     for op in operations:
-        resource.add_method(
-            ROUTES[op].method,
-            apigateway.LambdaIntegration(functions[op]),
-            authorization_scopes=operation_scope_names(props, op) or None,
-        )
+        # One permission per function, for this stage and method only; none for the console's test
+        # invocations, which bypass the authorizer and would double the permissions.
+        integration = apigateway.LambdaIntegration(functions[op], allow_test_invoke=False)
+        resource.add_method(ROUTES[op].method, integration, authorization_scopes=operation_scope_names(props, op) or None)
     if operations:
         allowed = sorted(ROUTES[op].method for op in operations)
         resource.add_method("ANY", _method_not_allowed(allowed), method_responses=[_METHOD_NOT_ALLOWED_RESPONSE])

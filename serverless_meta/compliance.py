@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
 
 
-def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge a cdk-nag ``rule_id`` (or ``Rule[finding]``) on ``scope`` and below it."""
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+def acknowledge(scope: IConstruct, rule_ids: str | Sequence[str], reason: str) -> None:
+    """Acknowledge cdk-nag rules (``Rule`` or ``Rule[finding]``, one or several) on ``scope`` and below it."""
+    rule_ids = [rule_ids] if isinstance(rule_ids, str) else rule_ids
+    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
 
 
-def skip_checkov(resource: CfnResource, check_id: str, reason: str) -> None:
-    """Skip a checkov check on one resource, in the template metadata where checkov reads it."""
+def skip_checkov(resource: CfnResource, reasons: Mapping[str, str]) -> None:
+    """Skip checkov checks on one resource (check id -> reason), in the template metadata where checkov reads it."""
     skips = list((resource.get_metadata("checkov") or {}).get("skip", []))
-    skips.append({"id": check_id, "comment": reason})
+    skips.extend({"id": check_id, "comment": reason} for check_id, reason in reasons.items())
     resource.add_metadata("checkov", {"skip": skips})

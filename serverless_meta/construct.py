@@ -26,7 +26,7 @@ from serverless_meta import defaults
 from serverless_meta.api import build_api, build_usage_plan
 from serverless_meta.edge import build_edge
 from serverless_meta.encryption import build_service_key
-from serverless_meta.functions import build_functions
+from serverless_meta.functions import build_aliases, build_functions
 from serverless_meta.identity import (
     build_machine_client,
     build_resource_server,
@@ -59,7 +59,8 @@ class ServerlessCrudApi(Construct):
     (partition key ``pk`` = the caller's Cognito ``sub``, sort key ``sk`` =
     ``<resource_name>#<id>``), so services can share one table.
 
-    Attributes: ``props`` (the checked props), ``table``, ``api``, ``functions`` (by Operation),
+    Attributes: ``props`` (the checked props), ``table``, ``api``, ``functions`` (by Operation), ``aliases``
+    (the ``live`` alias of each operation with provisioned concurrency or SnapStart, by Operation),
     ``user_pool``, ``user_pool_client`` (None when ``user_pool`` was passed in), ``resource_server``
     and ``machine_client`` (None without ``operation_scopes`` / ``machine_client``), ``user_pool_domain``
     (None without ``cognito_domain_prefix``), ``encryption_key``,
@@ -94,21 +95,24 @@ class ServerlessCrudApi(Construct):
         encryption_key: kms.IKey | None = None,
         memory_size: int = defaults.MEMORY_SIZE,
         reserved_concurrency: int | None = defaults.RESERVED_CONCURRENCY,
+        provisioned_concurrency: Mapping[Operation | str, int] | None = None,
+        snap_start: Sequence[Operation | str] = (),
         timeout: Duration = defaults.TIMEOUT,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
-        throttling: apigateway.ThrottleSettings = defaults.THROTTLING,
+        throttling: apigateway.ThrottleSettings | None = None,
         operation_throttling: Mapping[Operation | str, apigateway.ThrottleSettings] | None = None,
         cors_allow_origins: Sequence[str] | None = None,
         waf: bool = False,
         web_acl_arn: str | None = None,
         waf_rate_limit: int | None = None,
         usage_plan: apigateway.UsagePlanProps | None = None,
-        stage_name: str = defaults.STAGE_NAME,
+        stage_name: str | None = None,
         alarm_thresholds: AlarmThresholds = AlarmThresholds(),
         alarm_email: str | None = None,
         metrics_namespace: str = defaults.METRICS_NAMESPACE,
         powertools_layer_version: lambda_.ILayerVersion | None = None,
-        cloud_watch_role: bool = True,
+        cloud_watch_role: bool | None = None,
+        api: apigateway.RestApi | None = None,
     ) -> None:
         """
         :param resource_name: The path segment and sort-key prefix of the resource, e.g. ``metadata``:
@@ -149,8 +153,9 @@ class ServerlessCrudApi(Construct):
             advanced DynamoDB features turned on in the account; retention must be 90 days longer).
             :default: - backups stay in warm storage
         :param user_pool: An existing Cognito user pool whose ID tokens the API accepts.
-            :default: - a new user pool: admin-created users, email sign-in, 12+ character passwords
-            with all character classes, optional TOTP MFA, deletion protection, and one app client
+            :default: - with ``api``, that API's user pool; otherwise a new user pool: admin-created users,
+            email sign-in, 12+ character passwords with all character classes, optional TOTP MFA, deletion
+            protection, and one app client
         :param operation_groups: The Cognito groups allowed to call each operation, e.g.
             ``{"create": ["editors"], "update": ["editors"], "delete": ["editors"]}``; a caller in none of an
             operation's groups gets 403 before anything is read or written. Operations not named are open to
@@ -180,16 +185,28 @@ class ServerlessCrudApi(Construct):
             usual 1,000 fits 90 such functions; a new account's may be lower). None leaves the functions
             on the account's shared pool.
             :default: 10
+        :param provisioned_concurrency: Execution environments to keep initialized for chosen operations,
+            e.g. ``{"get": 5}``, for latency-sensitive routes: the function is published as a version with
+            an alias ``live`` holding that many environments, and API Gateway invokes the alias. Billed
+            for every hour they are kept, used or not; at most ``reserved_concurrency`` each. Invocations
+            beyond them start cold (spillover), which an alarm reports.
+            :default: - none: every environment starts on demand
+        :param snap_start: Operations whose functions start from a snapshot of their initialized
+            environment (Lambda SnapStart for Python): published as a version with an alias ``live`` that
+            API Gateway invokes; the handler renews its DynamoDB client and random state after a restore.
+            Not with ``provisioned_concurrency`` for the same operation. Restores are billed; an alarm
+            reports restores that fail.
+            :default: - none
         :param timeout: Timeout of each function; must be under API Gateway's 29 s.
             :default: 10 seconds
         :param log_retention: How long function and access logs are kept.
             :default: three months
         :param throttling: The stage's steady-state rate (requests per second) and burst.
-            :default: rate 50, burst 100
+            :default: rate 50, burst 100; with ``api``, that API's
         :param operation_throttling: Rate and burst for single operations, overriding ``throttling``.
             :default: - every operation uses ``throttling``
         :param cors_allow_origins: Origins that browsers may call the API from.
-            :default: - no CORS: browsers on other origins cannot call the API
+            :default: - no CORS: browsers on other origins cannot call the API; with ``api``, that API's origins
         :param waf: Put a new WAF web ACL in front of the stage: AWS's common, known-bad-inputs and IP
             reputation rule groups, then a per-IP rate limit (``waf_rate_limit``).
             :default: False
@@ -203,7 +220,7 @@ class ServerlessCrudApi(Construct):
             added to it (``service.usage_plan.add_api_key(...)``).
             :default: - no API keys
         :param stage_name: The API stage, the first segment of every URL path.
-            :default: ``prod``
+            :default: ``prod``; with ``api``, that API's stage
         :param alarm_thresholds: When each alarm fires (see AlarmThresholds for every one).
             :default: - 1% 5XX, 25% 4XX (at 20+ requests a minute), p99 latency 2 s, any function error or
             throttle, p99 duration at 80% of the timeout, any DynamoDB throttle or system error, 10 user errors
@@ -215,8 +232,15 @@ class ServerlessCrudApi(Construct):
             :default: - the AWS-published layer for the runtime and architecture, at the Powertools
             version the handlers are tested with, resolved at deploy time from its public SSM parameter
         :param cloud_watch_role: Create (once per stack) the account-level role API Gateway needs to write
-            execution logs. Set False when your organisation manages that role.
+            execution logs. Set False when your organisation manages that role. Not with ``api``.
             :default: True
+        :param api: Another ServerlessCrudApi's REST API (``other.api``, in the same stack) to add this
+            service's routes to, so that clients have one base URL: its stage, authorizer, throttling,
+            access log, WAF, API keys and gateway responses serve this service too. ``user_pool``,
+            ``stage_name``, ``throttling`` and ``cors_allow_origins`` must then be left out or agree with
+            that API's; ``waf``, ``web_acl_arn``, ``usage_plan`` and ``cloud_watch_role`` must be left out.
+            This service's alarms watch its own routes.
+            :default: - a REST API of the service's own
         """
         super().__init__(scope, construct_id)
         self.props = props = validate(
@@ -246,19 +270,22 @@ class ServerlessCrudApi(Construct):
                     log_retention=log_retention,
                     metrics_namespace=metrics_namespace,
                     powertools_layer=powertools_layer_version,
+                    provisioned_concurrency=dict(provisioned_concurrency or {}),
+                    snap_start=tuple(snap_start),
                 ),
                 api=ApiProps(
                     user_pool=user_pool,
                     stage_name=stage_name,
                     throttling=throttling,
                     operation_throttling=dict(operation_throttling or {}),
-                    cors_allow_origins=tuple(cors_allow_origins or ()),
+                    cors_allow_origins=None if cors_allow_origins is None else tuple(cors_allow_origins),
                     usage_plan=usage_plan,
                     cloud_watch_role=cloud_watch_role,
                     operation_groups=dict(operation_groups or {}),
                     operation_scopes=dict(operation_scopes or {}),
                     machine_client=machine_client,
                     cognito_domain_prefix=cognito_domain_prefix,
+                    shared_api=api,
                 ),
                 edge=EdgeProps(waf=waf, web_acl_arn=web_acl_arn, waf_rate_limit=waf_rate_limit),
                 monitoring=MonitoringProps(alarm_topic=alarm_topic, alarm_email=alarm_email, thresholds=alarm_thresholds),
@@ -288,14 +315,25 @@ class ServerlessCrudApi(Construct):
         self.functions: dict[Operation, lambda_.Function] = build_functions(
             self, props, table=self.table, key=self.encryption_key
         )
+        self.aliases: dict[Operation, lambda_.Alias] = build_aliases(self, props, functions=self.functions)
         self.api: apigateway.RestApi = build_api(
-            self, props, user_pool=self.user_pool, functions=self.functions, key=self.encryption_key
+            self,
+            props,
+            user_pool=self.user_pool,
+            functions={**self.functions, **self.aliases},
+            key=self.encryption_key,
         )
         self.usage_plan: apigateway.UsagePlan | None = build_usage_plan(self, props, api=self.api)
         self.web_acl: wafv2.CfnWebACL | None = build_edge(self, props, api=self.api, key=self.encryption_key)
         build_alarm_subscription(self, props, topic=self.alarm_topic)
         monitoring = build_monitoring(
-            self, props, api=self.api, functions=self.functions, table=self.table, topic=self.alarm_topic
+            self,
+            props,
+            api=self.api,
+            functions=self.functions,
+            aliases=self.aliases,
+            table=self.table,
+            topic=self.alarm_topic,
         )
         self.alarms: list[cloudwatch.Alarm] = monitoring.alarms
         self.dashboard: cloudwatch.Dashboard = monitoring.dashboard

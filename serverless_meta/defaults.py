@@ -29,6 +29,7 @@ TIMEOUT = Duration.seconds(10)
 RESERVED_CONCURRENCY = 10
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 STAGE_NAME = "prod"
+CLOUD_WATCH_ROLE = True
 THROTTLING = apigateway.ThrottleSettings(rate_limit=50, burst_limit=100)
 WAF_RATE_LIMIT = 1000
 METRICS_NAMESPACE = "ServerlessMeta"

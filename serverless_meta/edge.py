@@ -27,8 +27,10 @@ def build_edge(
 ) -> wafv2.CfnWebACL | None:
     """A new, logged web ACL (``waf=True``) or an existing one (``web_acl_arn``) before the stage.
 
-    Returns the new web ACL, if one was made.
+    Returns the new web ACL, if one was made. A service on another's API (``api=``) is behind that API's.
     """
+    if props.api.shared_api is not None:
+        return None
     edge = props.edge
     acl = _web_acl(scope, "WebAcl", rate_limit=edge.waf_rate_limit or defaults.WAF_RATE_LIMIT) if edge.waf else None
     if acl is not None:

@@ -9,9 +9,9 @@ fault), and both the alarm and its recovery notify the topic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration, Names, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -19,15 +19,19 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from constructs import Construct
 
+from serverless_meta.api import operation_methods
 from serverless_meta.compliance import acknowledge
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.props import AlarmThresholds, ServiceProps
 
 PERIOD = Duration.minutes(1)
+_ROUTES_LABEL = "the service's methods"
+_API_METRIC_IDS = {"Count": "requests", "5XXError": "server_errors", "4XXError": "client_errors", "Latency": "latency"}
 EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
 
@@ -74,15 +78,24 @@ def build_monitoring(
     *,
     api: apigateway.RestApi,
     functions: Mapping[Operation, lambda_.Function],
+    aliases: Mapping[Operation, lambda_.Alias],
     table: dynamodb.ITableV2,
     topic: sns.ITopic,
 ) -> ServiceMonitoring:
     """The service's alarms, to ``topic``, and its dashboard; the table's alarms only where it made the table."""
+    snap_start = props.functions.snap_start
     return ServiceMonitoring(
         scope,
         "Monitoring",
         service=scope.node.id,
-        metrics=ServiceMetrics(api, functions, table),
+        metrics=ServiceMetrics(
+            api,
+            functions,
+            table,
+            routes=operation_methods(api, props) if props.api.shared_api else None,
+            provisioned={op: aliases[op] for op in props.functions.provisioned_concurrency},
+            restore_errors=_restore_errors(functions[snap_start[0]].log_group) if snap_start else None,
+        ),
         timeout=props.functions.timeout,
         owns_table=props.data.makes_table,
         topic=topic,
@@ -94,26 +107,56 @@ class ServiceMetrics:
     """Every metric of one service, defined once: the alarms and the dashboard both use these.
 
     API and function metrics come from the resources' own ``metric_*`` methods, over one-minute
-    periods with the statistic each use needs.
+    periods with the statistic each use needs. The API's metrics are the whole API's, or with
+    ``routes`` (a service on another's API) those of the service's own methods, so that a quiet
+    service's failures are not diluted by a busy neighbour's traffic.
     """
 
     def __init__(
-        self, api: apigateway.RestApi, functions: Mapping[Operation, lambda_.Function], table: dynamodb.ITableV2
+        self,
+        api: apigateway.RestApi,
+        functions: Mapping[Operation, lambda_.Function],
+        table: dynamodb.ITableV2,
+        *,
+        routes: Mapping[Operation, apigateway.Method] | None = None,
+        provisioned: Mapping[Operation, lambda_.Alias] | None = None,
+        restore_errors: cloudwatch.IMetric | None = None,
     ) -> None:
+        """``provisioned``: the aliases with provisioned concurrency; ``restore_errors``: failed SnapStart restores."""
         self.api = api
         self.functions = functions
         self.table = table
-        self.requests = api.metric_count(period=PERIOD, statistic="Sum")
-        self.server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
-        self.client_errors = api.metric_client_error(period=PERIOD, statistic="Sum")
+        self.routes = routes
+        self.provisioned = dict(provisioned or {})
+        self.restore_errors = restore_errors
+        self._function_metrics: dict[tuple[Operation, str, str], cloudwatch.Metric] = {}
+        self._timeout_ms = {operation: function.timeout.to_milliseconds() for operation, function in functions.items()}
+        self.requests = self._api_metric("Count", "Sum")
+        self.server_errors = self._api_metric("5XXError", "Sum")
+        self.client_errors = self._api_metric("4XXError", "Sum")
         self.table_throttles = self._sum_over_operations("ThrottledRequests")
         self.table_system_errors = self._sum_over_operations("SystemErrors")
         self.table_user_errors = table.metric_user_errors(period=PERIOD, statistic="Sum")
         self.table_consumed_reads = table.metric_consumed_read_capacity_units(period=PERIOD, label="read")
         self.table_consumed_writes = table.metric_consumed_write_capacity_units(period=PERIOD, label="write")
 
-    def latency(self, statistic: str) -> cloudwatch.Metric:
-        return self.api.metric_latency(period=PERIOD, statistic=statistic)
+    def latency(self, statistic: str) -> cloudwatch.IMetric:
+        """The API's latency at ``statistic``; over a service's own methods, its slowest method's."""
+        return self._api_metric("Latency", statistic)
+
+    def _api_metric(self, metric_name: str, statistic: str) -> cloudwatch.IMetric:
+        if self.routes is None:
+            return self.api.metric(metric_name, period=PERIOD, statistic=statistic)
+        stage = self.api.deployment_stage
+        # Ids unique within an alarm or a graph that uses several of these: requests_create, latency_p99_get.
+        prefix = _API_METRIC_IDS[metric_name] + ("" if statistic == "Sum" else f"_{statistic}")
+        metrics = {
+            f"{prefix}_{operation.value}": method.metric(metric_name, stage, period=PERIOD, statistic=statistic)
+            for operation, method in self.routes.items()
+        }
+        if statistic == "Sum":
+            return _combined(f"{metric_name}, {_ROUTES_LABEL}", "SUM", metrics, [f"FILL({m}, 0)" for m in metrics])
+        return _combined(f"{metric_name} {statistic}, slowest of {_ROUTES_LABEL}", "MAX", metrics, list(metrics))
 
     def error_percent(self, label: str, errors: cloudwatch.IMetric, *, minimum_requests: int) -> cloudwatch.MathExpression:
         """``errors`` as a percentage of requests, 0 in minutes with fewer than ``minimum_requests``."""
@@ -125,16 +168,68 @@ class ServiceMetrics:
         )
 
     def function_invocations(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_invocations(period=PERIOD, statistic="Sum")
+        return self._function_metric(operation, "Invocations", "Sum")
 
     def function_errors(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_errors(period=PERIOD, statistic="Sum")
+        return self._function_metric(operation, "Errors", "Sum")
 
     def function_throttles(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_throttles(period=PERIOD, statistic="Sum")
+        return self._function_metric(operation, "Throttles", "Sum")
 
     def function_duration_p99(self, operation: Operation) -> cloudwatch.Metric:
-        return self.functions[operation].metric_duration(period=PERIOD, statistic="p99")
+        return self._function_metric(operation, "Duration", "p99")
+
+    def _function_metric(self, operation: Operation, metric_name: str, statistic: str) -> cloudwatch.Metric:
+        """The function's metric, labelled with its operation; made once, as alarms and graphs share it
+        (each is a call into aws-cdk-lib, and synthesis time is mostly such calls)."""
+        key = (operation, metric_name, statistic)
+        if key not in self._function_metrics:
+            self._function_metrics[key] = self.functions[operation].metric(
+                metric_name, period=PERIOD, statistic=statistic, label=operation.value
+            )
+        return self._function_metrics[key]
+
+    def provisioned_spillover(self, operation: Operation) -> cloudwatch.Metric:
+        """Invocations of the alias that found every provisioned environment busy, and so started cold."""
+        return self.provisioned[operation].metric(
+            "ProvisionedConcurrencySpilloverInvocations", period=PERIOD, statistic="Sum"
+        )
+
+    def provisioned_utilization(self, operation: Operation) -> cloudwatch.Metric:
+        return self.provisioned[operation].metric("ProvisionedConcurrencyUtilization", period=PERIOD, statistic="Maximum")
+
+    def spillover_over_aliases(self) -> cloudwatch.MathExpression:
+        metrics = {operation.value: self.provisioned_spillover(operation) for operation in self.provisioned}
+        return _combined("Spillover, all provisioned functions", "SUM", metrics, [f"FILL({m}, 0)" for m in metrics])
+
+    def errors_over_functions(self) -> cloudwatch.MathExpression:
+        """Failed invocations, summed over the service's functions: any function's failure counts in full."""
+        return self._over_functions("Errors, all functions", self.function_errors, "FILL({id}, 0)", "SUM")
+
+    def throttles_over_functions(self) -> cloudwatch.MathExpression:
+        """Throttled invocations, summed over the service's functions."""
+        return self._over_functions("Throttles, all functions", self.function_throttles, "FILL({id}, 0)", "SUM")
+
+    def slowest_duration_percent_of_timeout(self) -> cloudwatch.MathExpression:
+        """The highest of the functions' p99 durations, each as a percentage of that function's own timeout."""
+        return self._over_functions(
+            "Duration p99 % of timeout, slowest function",
+            self.function_duration_p99,
+            "100 * FILL({id}, 0) / {timeout_ms}",
+            "MAX",
+        )
+
+    def _over_functions(self, label: str, metric_of, term: str, combine: str) -> cloudwatch.MathExpression:
+        """One value over every function's ``metric_of``: ``combine`` of ``term`` per function.
+
+        An alarm's expression may use 10 metrics: five operations' worth, and room for more.
+        """
+        metrics = {operation.value: metric_of(operation) for operation in self.functions}
+        terms = [
+            term.format(id=operation.value, timeout_ms=self._timeout_ms[operation])
+            for operation in self.functions
+        ]
+        return _combined(label, combine, metrics, terms)
 
     def _sum_over_operations(self, metric_name: str) -> cloudwatch.MathExpression:
         """The table metric summed over every operation the handlers make.
@@ -152,12 +247,35 @@ class ServiceMetrics:
             )
             for operation in operations
         }
-        return cloudwatch.MathExpression(
-            expression=f"SUM([{', '.join(f'FILL({name}, 0)' for name in metrics)}])",
-            using_metrics=metrics,
-            label=f"{metric_name}, all operations",
-            period=PERIOD,
-        )
+        return _combined(f"{metric_name}, all operations", "SUM", metrics, [f"FILL({name}, 0)" for name in metrics])
+
+
+def _restore_errors(log_group: logs.ILogGroup) -> cloudwatch.Metric:
+    """Failed SnapStart restores, counted from Lambda's JSON ``platform.restoreReport`` records in ``log_group``.
+
+    Lambda publishes no metric for them. The metric's name is the log group's construct path, unique
+    in the account: a metric filter can give a dimension only a value read from the log line.
+    """
+    metric_filter = log_group.add_metric_filter(
+        "SnapStartRestoreErrors",
+        filter_pattern=logs.FilterPattern.all(
+            logs.FilterPattern.string_value("$.type", "=", "platform.restoreReport"),
+            logs.FilterPattern.string_value("$.record.status", "!=", "success"),
+        ),
+        metric_namespace="ServerlessMeta/SnapStart",
+        metric_name=f"RestoreErrors-{Names.unique_resource_name(log_group, separator='-', max_length=200)}",
+        metric_value="1",
+    )
+    return metric_filter.metric(period=PERIOD, statistic="Sum")
+
+
+def _combined(
+    label: str, combine: str, metrics: Mapping[str, cloudwatch.IMetric], terms: Sequence[str]
+) -> cloudwatch.MathExpression:
+    """``combine`` (SUM, MAX) over ``terms``, expressions of ``metrics`` by their ids, as one time series."""
+    return cloudwatch.MathExpression(
+        expression=f"{combine}([{', '.join(terms)}])", using_metrics=dict(metrics), label=label, period=PERIOD
+    )
 
 
 class ServiceMonitoring(Construct):
@@ -180,7 +298,8 @@ class ServiceMonitoring(Construct):
         self._action = cloudwatch_actions.SnsAction(topic)
         self.alarms: list[cloudwatch.Alarm] = []
         self._api_alarms(service, metrics, thresholds)
-        self._function_alarms(service, metrics, thresholds, timeout)
+        self._function_alarms(service, metrics, thresholds)
+        self._start_alarms(service, metrics, thresholds)
         if owns_table:
             self._table_alarms(service, metrics, thresholds)
         self.dashboard = self._dashboard(service, metrics, timeout)
@@ -205,29 +324,50 @@ class ServiceMonitoring(Construct):
             f"{service}: API p99 latency at or above {thresholds.latency_p99.to_milliseconds()} ms",
         )
 
-    def _function_alarms(
-        self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds, timeout: Duration
-    ) -> None:
-        slow = timeout.to_milliseconds() * thresholds.function_duration_percent_of_timeout / 100
-        for operation in metrics.functions:
-            name = operation.name.title()
+    def _function_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
+        """One alarm per kind of function failure, over all the service's functions through metric math.
+
+        Whatever one alarm per function would catch, these catch: a sum over the functions reaches a
+        count threshold whenever one function's count does, and the slowest function's duration is the
+        one compared with the threshold. The dashboard shows which function it was.
+        """
+        self._alarm(
+            "FunctionErrors",
+            metrics.errors_over_functions(),
+            thresholds.function_errors,
+            f"{service}: its functions failed invocations (the dashboard's Errors graph shows which)",
+        )
+        self._alarm(
+            "FunctionThrottles",
+            metrics.throttles_over_functions(),
+            thresholds.function_throttles,
+            f"{service}: its functions were throttled, reserved concurrency exhausted (the Throttles graph shows which)",
+        )
+        self._alarm(
+            "FunctionDuration",
+            metrics.slowest_duration_percent_of_timeout(),
+            thresholds.function_duration_percent_of_timeout,
+            f"{service}: a function's p99 duration is at {thresholds.function_duration_percent_of_timeout:g}% of its "
+            "timeout or more (the Duration graph shows which)",
+        )
+
+    def _start_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
+        """Where operations start warm (provisioned concurrency) or from a snapshot (SnapStart), what undoes it."""
+        if metrics.provisioned:
             self._alarm(
-                f"{name}FunctionErrors",
-                metrics.function_errors(operation),
-                thresholds.function_errors,
-                f"{service}: the {operation.value} function failed invocations",
+                "ProvisionedConcurrencySpillover",
+                metrics.spillover_over_aliases(),
+                thresholds.provisioned_concurrency_spillover,
+                f"{service}: requests found every provisioned environment busy and started cold: raise "
+                "provisioned_concurrency, or expect cold starts",
             )
+        if metrics.restore_errors is not None:
             self._alarm(
-                f"{name}FunctionThrottles",
-                metrics.function_throttles(operation),
-                thresholds.function_throttles,
-                f"{service}: the {operation.value} function was throttled (reserved concurrency exhausted)",
-            )
-            self._alarm(
-                f"{name}FunctionDuration",
-                metrics.function_duration_p99(operation),
-                slow,
-                f"{service}: the {operation.value} function's p99 duration nears its timeout ({slow:.0f} ms)",
+                "SnapStartRestoreErrors",
+                metrics.restore_errors,
+                thresholds.snap_start_restore_errors,
+                f"{service}: execution environments failed to restore from their SnapStart snapshot (see the "
+                "platform.restoreReport records in the functions' log group)",
             )
 
     def _table_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
@@ -271,7 +411,7 @@ class ServiceMonitoring(Construct):
         def per_function(title: str, metric_of, **graph) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(
                 title=title,
-                left=[metric_of(operation).with_(label=operation.value) for operation in metrics.functions],
+                left=[metric_of(operation) for operation in metrics.functions],
                 width=6,
                 **graph,
             )
@@ -303,6 +443,22 @@ class ServiceMonitoring(Construct):
                 left_annotations=[cloudwatch.HorizontalAnnotation(value=timeout.to_milliseconds(), label="timeout")],
             ),
         )
+        starts = [
+            cloudwatch.GraphWidget(
+                title=f"Provisioned concurrency: {caption}",
+                left=[metric_of(op).with_(label=op.value) for op in metrics.provisioned],
+                width=8,
+            )
+            for caption, metric_of in (
+                ("spillover", metrics.provisioned_spillover),
+                ("utilization", metrics.provisioned_utilization),
+            )
+            if metrics.provisioned
+        ]
+        if metrics.restore_errors is not None:
+            starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[metrics.restore_errors.with_(label="failed")], width=8))
+        if starts:
+            dashboard.add_widgets(*starts)
         # The throttle and system-error expressions each sum per-operation metrics with the same ids:
         # CloudWatch wants them in separate graphs.
         dashboard.add_widgets(

@@ -68,6 +68,10 @@ class AlarmThresholds:
     """DynamoDB 500s in a minute, over the service's operations."""
     table_user_errors: int = 10
     """DynamoDB 400s in a minute; CloudWatch counts these for the whole account and region."""
+    provisioned_concurrency_spillover: int = 1
+    """Invocations in a minute that found every provisioned environment busy and started cold."""
+    snap_start_restore_errors: int = 1
+    """Execution environments in a minute that failed to restore from their SnapStart snapshot."""
 
 
 @dataclass(frozen=True)
@@ -114,23 +118,37 @@ class FunctionProps:
     log_retention: logs.RetentionDays
     metrics_namespace: str
     powertools_layer: lambda_.ILayerVersion | None
+    provisioned_concurrency: Mapping[Operation, int] = dataclasses.field(default_factory=dict)
+    """Environments kept initialized for these operations' functions, behind the alias API Gateway invokes."""
+    snap_start: tuple[Operation, ...] = ()
+    """Operations whose functions start from a snapshot of their initialized environment (SnapStart)."""
+
+    @property
+    def aliased(self) -> tuple[Operation, ...]:
+        """Operations whose function API Gateway invokes through a published version's alias."""
+        return tuple(op for op in Operation if op in self.provisioned_concurrency or op in self.snap_start)
 
 
 @dataclass(frozen=True)
 class ApiProps:
-    """The REST API in front of the functions, and who may call it."""
+    """The REST API in front of the functions, and who may call it.
+
+    With ``shared_api`` (the ``api`` prop), the service adds its routes to another service's API:
+    the settings of that API's stage are its owner's, and ``validate`` fills them in from there.
+    """
 
     user_pool: cognito.IUserPool | None
-    stage_name: str
-    throttling: apigateway.ThrottleSettings
+    stage_name: str | None
+    throttling: apigateway.ThrottleSettings | None
     operation_throttling: Mapping[Operation, apigateway.ThrottleSettings]
-    cors_allow_origins: tuple[str, ...]
+    cors_allow_origins: tuple[str, ...] | None
     usage_plan: apigateway.UsagePlanProps | None
-    cloud_watch_role: bool
+    cloud_watch_role: bool | None
     operation_groups: Mapping[Operation, tuple[str, ...]]
     operation_scopes: Mapping[Operation, tuple[str, ...]]
     machine_client: bool
     cognito_domain_prefix: str | None
+    shared_api: apigateway.RestApi | None = None
 
 
 @dataclass(frozen=True)
@@ -193,11 +211,19 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
             operation_groups=check.by_operation("operation_groups", api.operation_groups, operations, listed=True),
             operation_scopes=check.by_operation("operation_scopes", api.operation_scopes, operations, listed=True),
         ),
+        functions=dataclasses.replace(
+            props.functions,
+            provisioned_concurrency=check.by_operation(
+                "provisioned_concurrency", props.functions.provisioned_concurrency, operations
+            ),
+            snap_start=tuple(check.by_operation("snap_start", dict.fromkeys(props.functions.snap_start), operations)),
+        ),
     )
     check.resource(props.resource)
     check.data(Stack.of(scope), props.data)
     check.functions(props.functions)
     check.api(props.api)
+    props = dataclasses.replace(props, api=check.shared_api(scope, props) if props.api.shared_api else _own_api(props.api))
     check.edge(props.edge)
     check.monitoring(props.monitoring)
     return props
@@ -225,19 +251,18 @@ class _Checker:
     def by_operation(
         self, prop: str, given: Mapping[Operation | str, Any], operations: tuple[Operation, ...], *, listed: bool = False
     ) -> dict[Operation, Any]:
-        """A prop keyed by operation, keyed by Operation; every key must be an operation the service offers.
+        """``given`` by Operation, in canonical order; every key must be an operation the service offers.
 
         ``listed``: each value is a list of names, kept as a tuple (one string is a list forgotten).
         """
-        checked = {}
+        offered = {op.value for op in operations}
         for name, value in given.items():
-            if name not in {op.value for op in operations}:
-                offered = ", ".join(repr(op.value) for op in operations)
-                raise self.fail(prop, name, f"keyed by operations the service offers ({offered})")
+            if name not in offered:
+                names = ", ".join(repr(op.value) for op in operations)
+                raise self.fail(prop, name, f"keyed by operations the service offers ({names})")
             if listed and isinstance(value, str):
                 raise self.fail(prop, {name: value}, f"a list of names per operation, e.g. {{{name!r}: [{value!r}]}}")
-            checked[Operation(name)] = tuple(value) if listed else value
-        return checked
+        return {op: tuple(given[op]) if listed else given[op] for op in operations if op in given}
 
     def resource(self, shape: ResourceShape) -> None:
         if not _RESOURCE_NAME.match(shape.name):
@@ -318,11 +343,22 @@ class _Checker:
             raise self.fail("timeout", functions.timeout, "at least 1 second and under API Gateway's 29 s integration limit")
         if functions.reserved_concurrency is not None and functions.reserved_concurrency < 1:
             raise self.fail("reserved_concurrency", functions.reserved_concurrency, "at least 1 (or None)")
+        for operation, environments in functions.provisioned_concurrency.items():
+            most = functions.reserved_concurrency
+            if environments < 1 or (most is not None and environments > most):
+                within = f" and at most reserved_concurrency ({most})" if most is not None else ""
+                raise self.fail("provisioned_concurrency", {operation.value: environments}, f"at least 1{within}")
+            if operation in functions.snap_start:
+                raise self.fail(
+                    "snap_start",
+                    operation.value,
+                    "operations without provisioned_concurrency: Lambda runs a version with one or the other",
+                )
 
     def api(self, api: ApiProps) -> None:
-        if not _STAGE_NAME.match(api.stage_name):
+        if api.stage_name is not None and not _STAGE_NAME.match(api.stage_name):
             raise self.fail("stage_name", api.stage_name, "letters, digits, hyphens and underscores (1 to 128)")
-        for origin in api.cors_allow_origins:
+        for origin in api.cors_allow_origins or ():
             if not origin or "," in origin or origin != origin.strip():
                 raise self.fail("cors_allow_origins", list(api.cors_allow_origins), "origins such as 'https://app.example.com'")
         for operation, groups in api.operation_groups.items():
@@ -352,6 +388,51 @@ class _Checker:
                 "lower-case letters, digits and hyphens (1 to 63), without 'aws', 'amazon' or 'cognito'",
             )
 
+    def shared_api(self, scope: Construct, props: ServiceProps) -> ApiProps:
+        """The API settings of a service adding its routes to another's API: that API's own, where they agree."""
+        api = props.api
+        host = _api_owner(api.shared_api)
+        if host is None:
+            raise self.fail("api", api.shared_api, "the api of another ServerlessCrudApi (service.api)")
+        if Stack.of(host).node.path != Stack.of(scope).node.path:
+            raise self.fail("api", host.node.path, f"the api of a ServerlessCrudApi in the same stack ({Stack.of(scope).node.path})")
+        owner = host.props.api
+        where = f"as on the API of {host.node.path}"
+        for prop, given, owners in (
+            ("user_pool", api.user_pool, host.user_pool),
+            ("stage_name", api.stage_name, owner.stage_name),
+            ("throttling", api.throttling, owner.throttling),
+            ("cors_allow_origins", api.cors_allow_origins, owner.cors_allow_origins),
+        ):
+            if given is not None and given != owners:
+                shown = getattr(owners, "node", None)
+                raise self.fail(prop, given, f"left out or {shown.path if shown else _show(owners)}, {where} (api=)")
+        for prop, given in (
+            ("usage_plan", api.usage_plan),
+            ("cloud_watch_role", api.cloud_watch_role),
+            ("waf", props.edge.waf or None),
+            ("web_acl_arn", props.edge.web_acl_arn),
+        ):
+            if given is not None:
+                raise self.fail(prop, given, f"left out with api=: the API's stage is set up by {host.node.path}")
+        if api.shared_api.root.get_resource(props.resource.name) is not None:
+            raise self.fail(
+                "resource_name", props.resource.name, f"a path no other service on the API of {host.node.path} uses"
+            )
+        # The owner's usage plan (if any) meters the whole stage; this service makes none of its own.
+        return dataclasses.replace(
+            owner,
+            user_pool=host.user_pool,
+            operation_throttling=api.operation_throttling,
+            usage_plan=None,
+            shared_api=api.shared_api,
+            # Who may call this service's operations stays this service's to say.
+            operation_groups=api.operation_groups,
+            operation_scopes=api.operation_scopes,
+            machine_client=api.machine_client,
+            cognito_domain_prefix=api.cognito_domain_prefix,
+        )
+
     def edge(self, edge: EdgeProps) -> None:
         if edge.waf and edge.web_acl_arn:
             raise self.fail(
@@ -368,6 +449,25 @@ class _Checker:
     def monitoring(self, monitoring: MonitoringProps) -> None:
         if monitoring.alarm_email is not None and not _EMAIL.match(monitoring.alarm_email):
             raise self.fail("alarm_email", monitoring.alarm_email, "an email address")
+
+
+def _own_api(api: ApiProps) -> ApiProps:
+    """The settings of an API the service makes itself, with the defaults for those left out."""
+    return dataclasses.replace(
+        api,
+        stage_name=api.stage_name or defaults.STAGE_NAME,
+        throttling=api.throttling or defaults.THROTTLING,
+        cors_allow_origins=api.cors_allow_origins or (),
+        cloud_watch_role=defaults.CLOUD_WATCH_ROLE if api.cloud_watch_role is None else api.cloud_watch_role,
+    )
+
+
+def _api_owner(api: Any) -> Any:
+    """The ServerlessCrudApi that made ``api`` (its scope, exposing it as ``api`` with its checked ``props``)."""
+    owner = getattr(getattr(api, "node", None), "scope", None)
+    if getattr(owner, "api", None) is api and isinstance(getattr(owner, "props", None), ServiceProps):
+        return owner
+    return None
 
 
 def _show(value: Any) -> str:

@@ -8,6 +8,7 @@ No response ever carries exception text.
 from __future__ import annotations
 
 import json
+import random
 import re
 from decimal import Decimal
 from http import HTTPStatus
@@ -52,6 +53,20 @@ def to_json(body: Any) -> str:
 settings = Settings.from_environment()
 # The one DynamoDB client, made once per execution environment; tests observe its requests here.
 repository = ItemRepository.for_table(settings.table_name)
+
+
+def _renew_after_restore() -> None:
+    """SnapStart: environments restored from one snapshot must not share the client or random state."""
+    random.seed()
+    repository.client = ItemRepository.for_table(settings.table_name).client
+
+
+try:  # Lambda's Python runtime provides it; it runs the hooks when it restores a SnapStart snapshot.
+    from snapshot_restore_py import register_after_restore
+except ImportError:
+    pass
+else:
+    register_after_restore(_renew_after_restore)
 service = ItemService(repository, settings)
 validator = requests.compile_schema(settings.item_schema)
 cors = (

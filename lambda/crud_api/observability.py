@@ -9,7 +9,9 @@ import warnings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
-tracer = Tracer()
+# Only botocore, the one library the functions call AWS through: patching every module X-Ray knows
+# would import requests, httplib and others at cold start for nothing.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 # Only writes publish business metrics; a read with none is normal, not worth a warning per request.

@@ -53,7 +53,8 @@ def document(app: LocalApp, api: RestApi, *, server_url: str | None = None) -> d
     for resource, methods in sorted(api.resources.items()):
         operations = builder.path_item(resource, methods)
         if operations:
-            paths[resource] = operations
+            # A greedy {proxy+} is no OpenAPI path template: {proxy}, said to take the rest of the path.
+            paths[resource.replace("+}", "}")] = operations
     stages = sorted(api.stages) or ["prod"]
     servers = [
         {"url": f"{server_url}/{stage}"} if server_url else {
@@ -110,7 +111,8 @@ class _Builder:
                 item[verb] = self.operation(resource, verb.upper(), method)
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": self.path_parameter(resource, name)}
-            for name in re.findall(r"\{(\w+)\+?\}", resource)
+            | ({"description": "The rest of the path, one or more segments"} if greedy else {})
+            for name, greedy in re.findall(r"\{(\w+)(\+?)\}", resource)
         ]
         if parameters and item:
             item["parameters"] = parameters

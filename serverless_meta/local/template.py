@@ -191,6 +191,8 @@ class _StackReader:
         self.assets = assets
         self.refs: dict[str, str] = {}
         self.attributes: dict[tuple[str, str], str] = {}
+        self.invokes: dict[str, str] = {}
+        """Alias or version logical id -> the logical id of the function it runs."""
 
     def key(self, logical_id: str) -> str:
         return f"{self.stack}/{logical_id}"
@@ -281,6 +283,12 @@ class _StackReader:
         for logical_id in self.of_type("AWS::Lambda::Function"):
             self.refs[logical_id] = logical_id
             self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
+        # An alias or a published version runs its function's code: integrations that invoke one
+        # (provisioned concurrency, SnapStart) reach the function.
+        for logical_id, resource in self.of_type("AWS::Lambda::Alias", "AWS::Lambda::Version").items():
+            function = resource.get("Properties", {}).get("FunctionName")
+            if isinstance(function, dict) and function.get("Ref") in self.refs:
+                self.invokes[logical_id] = function["Ref"]
         for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
             props = resource.get("Properties", {})
             name = self.path_of(logical_id, resource)
@@ -406,8 +414,10 @@ class _StackReader:
         kind = integration.get("Type", "")
         function = None
         if kind == "AWS_PROXY":
-            function = next((self.key(ref) for ref in _get_att_targets(integration.get("Uri"))
-                             if self.key(ref) in self.app.functions), None)
+            targets = _get_att_targets(integration.get("Uri")) + [
+                self.invokes[ref] for ref in _ref_targets(integration.get("Uri")) if ref in self.invokes
+            ]
+            function = next((self.key(ref) for ref in targets if self.key(ref) in self.app.functions), None)
         mock = _mock(integration) if kind == "MOCK" else None
         return Method(
             http_method=props["HttpMethod"],
@@ -591,6 +601,17 @@ def _get_att_targets(value: Any) -> list[str]:
         return [target for item in value.values() for target in _get_att_targets(item)]
     if isinstance(value, list):
         return [target for item in value for target in _get_att_targets(item)]
+    return []
+
+
+def _ref_targets(value: Any) -> list[str]:
+    """Logical ids that ``value`` references (``Ref``), anywhere inside it."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return [value["Ref"]]
+        return [target for item in value.values() for target in _ref_targets(item)]
+    if isinstance(value, list):
+        return [target for item in value for target in _ref_targets(item)]
     return []
 
 

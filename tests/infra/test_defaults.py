@@ -11,15 +11,9 @@ from aws_cdk.assertions import Match, Template
 from serverless_meta import ServerlessCrudApi
 from serverless_meta.api import METHOD_NOT_ALLOWED_CONTENT_TYPES
 from serverless_meta.powertools import POWERTOOLS_VERSION
-from tests.support import synthesize
+from tests.support import DYNAMODB_ACTIONS, role_statements, synthesize
 
-DYNAMODB_ACTIONS = {
-    "Create": "dynamodb:PutItem",
-    "List": "dynamodb:Query",
-    "Get": "dynamodb:GetItem",
-    "Update": "dynamodb:UpdateItem",
-    "Delete": "dynamodb:DeleteItem",
-}
+OPERATIONS = ("create", "list", "get", "update", "delete")
 
 
 @pytest.fixture(scope="module")
@@ -184,71 +178,73 @@ def test_functions_are_configured_through_their_environment(template):
     )
 
 
-def test_each_function_logs_to_its_own_log_group_with_retention(template):
+def test_the_functions_log_to_the_services_log_group_with_retention(template):
     key = _logical_id(template, "AWS::KMS::Key", "MetadataKey")
+    log_group = _logical_id(template, "AWS::Logs::LogGroup", "MetadataFunctionLogs")
     template.resource_properties_count_is(
-        "AWS::Logs::LogGroup", {"RetentionInDays": 90, "KmsKeyId": {"Fn::GetAtt": [key, "Arn"]}}, 6
+        "AWS::Logs::LogGroup", {"RetentionInDays": 90, "KmsKeyId": {"Fn::GetAtt": [key, "Arn"]}}, 2
     )
-    for operation in DYNAMODB_ACTIONS:
-        log_group = _logical_id(template, "AWS::Logs::LogGroup", f"Metadata{operation}FunctionLogs")
-        template.has_resource_properties(
-            "AWS::Lambda::Function",
-            {"Description": Match.string_like_regexp(operation.lower()), "LoggingConfig": {"LogGroup": {"Ref": log_group}}},
-        )
+    template.all_resources_properties("AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": log_group}}})
+
+
+def _function_roles(template: Template) -> list[str]:
+    return list(template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": Match.object_like(
+        {"Statement": [Match.object_like({"Principal": {"Service": "lambda.amazonaws.com"}})]}
+    )}}))
 
 
 @pytest.mark.parametrize(("operation", "action"), DYNAMODB_ACTIONS.items())
 def test_each_function_may_run_only_its_own_dynamodb_action_on_this_table(template, operation, action):
     role = _logical_id(template, "AWS::IAM::Role", f"Metadata{operation}FunctionRole")
     table = _logical_id(template, "AWS::DynamoDB::GlobalTable", "MetadataTable")
-    policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role}]}})
-    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    dynamodb = [s for s in statements if "dynamodb" in json.dumps(s["Action"])]
+    dynamodb = [s for s in role_statements(template, role) if "dynamodb" in json.dumps(s["Action"])]
 
     assert dynamodb == [
         {"Action": action, "Effect": "Allow", "Resource": {"Fn::GetAtt": [table, "Arn"]}}
     ], f"{operation} may call {action} on this table and nothing else"
 
 
-def test_function_roles_have_no_managed_policies_and_write_only_their_own_logs(template):
-    roles = template.find_resources("AWS::IAM::Role", {"Properties": {"AssumeRolePolicyDocument": Match.object_like(
-        {"Statement": [Match.object_like({"Principal": {"Service": "lambda.amazonaws.com"}})]}
-    )}})
+def test_function_roles_hold_their_permissions_inline_without_managed_policies(template):
+    roles = _function_roles(template)
     assert len(roles) == 5
-    for role_id, role in roles.items():
-        assert "ManagedPolicyArns" not in role["Properties"]
-        operation = re.match(r"^Metadata(\w+?)FunctionRole", role_id).group(1)
-        log_group = _logical_id(template, "AWS::Logs::LogGroup", f"Metadata{operation}FunctionLogs")
-        template.has_resource_properties(
-            "AWS::IAM::Policy",
-            {
-                "Roles": [{"Ref": role_id}],
-                "PolicyDocument": {
-                    "Statement": Match.array_with(
-                        [
-                            {
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                "Effect": "Allow",
-                                "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
-                            }
-                        ]
-                    )
-                },
-            },
-        )
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    log_group = _logical_id(template, "AWS::Logs::LogGroup", "MetadataFunctionLogs")
+    for role_id in roles:
+        role = template.to_json()["Resources"][role_id]["Properties"]
+        assert "ManagedPolicyArns" not in role
+        assert [p["PolicyName"] for p in role["Policies"]] == ["Permissions"]
+        assert {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
+        } in role_statements(template, role_id), "it writes to the service's log group and no other"
 
 
 def test_the_only_wildcard_resource_in_a_function_role_is_x_rays(template):
     # The AwsSolutions-IAM5[Resource::*] acknowledgment on each role says so; this keeps it true.
-    for name, policy in template.find_resources("AWS::IAM::Policy").items():
-        if "FunctionRole" not in name:
-            continue
-        wildcards = [s["Action"] for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Resource"] == "*"]
-        assert wildcards == [["xray:PutTraceSegments", "xray:PutTelemetryRecords"]], name
+    for role_id in _function_roles(template):
+        wildcards = [s["Action"] for s in role_statements(template, role_id) if s["Resource"] == "*"]
+        assert wildcards == [["xray:PutTraceSegments", "xray:PutTelemetryRecords"]], role_id
 
 
 def test_no_policy_grants_a_dynamodb_wildcard(template):
-    assert "dynamodb:*" not in json.dumps(template.find_resources("AWS::IAM::Policy"))
+    assert "dynamodb:*" not in json.dumps(template.to_json()["Resources"])
+
+
+def test_api_gateway_may_invoke_each_function_from_its_own_method_of_the_stage_only(template):
+    api = _logical_id(template, "AWS::ApiGateway::RestApi", "MetadataApi")
+    permissions = template.find_resources("AWS::Lambda::Permission")
+    by_function = {p["Properties"]["FunctionName"]["Fn::GetAtt"][0]: p["Properties"] for p in permissions.values()}
+
+    assert len(permissions) == len(by_function) == 5, "one permission per function: no console test-invoke"
+    for operation, (method, path) in {
+        "Create": ("POST", "metadata"), "List": ("GET", "metadata"), "Get": ("GET", "metadata/*"),
+        "Update": ("PUT", "metadata/*"), "Delete": ("DELETE", "metadata/*"),
+    }.items():
+        permission = by_function[_logical_id(template, "AWS::Lambda::Function", f"Metadata{operation}Function")]
+        assert permission["Principal"] == "apigateway.amazonaws.com"
+        source = json.dumps(permission["SourceArn"])
+        assert f'{{"Ref": "{api}"}}, "/", {{"Ref": "' in source and f'/{method}/{path}"' in source, source
 
 
 # --- API Gateway ------------------------------------------------------------------------------
@@ -455,9 +451,18 @@ EXPECTED_ALARMS = {
         ("IF(requests >= 20, 100 * errors / requests, 0)", {"requests": "Count", "errors": "4XXError"}), 25
     ),
     "ApiLatencyP99": (("AWS/ApiGateway", "Latency", "p99"), 2000),
-    **{f"{op}FunctionErrors": (("AWS/Lambda", "Errors", "Sum"), 1) for op in DYNAMODB_ACTIONS},
-    **{f"{op}FunctionThrottles": (("AWS/Lambda", "Throttles", "Sum"), 1) for op in DYNAMODB_ACTIONS},
-    **{f"{op}FunctionDuration": (("AWS/Lambda", "Duration", "p99"), 8000) for op in DYNAMODB_ACTIONS},
+    "FunctionErrors": (
+        ("SUM([FILL(create, 0), FILL(list, 0), FILL(get, 0), FILL(update, 0), FILL(delete, 0)])",
+         {op: "Errors" for op in OPERATIONS}), 1
+    ),
+    "FunctionThrottles": (
+        ("SUM([FILL(create, 0), FILL(list, 0), FILL(get, 0), FILL(update, 0), FILL(delete, 0)])",
+         {op: "Throttles" for op in OPERATIONS}), 1
+    ),
+    "FunctionDuration": (
+        (f"MAX([{', '.join(f'100 * FILL({op}, 0) / 10000' for op in OPERATIONS)}])", {op: "Duration" for op in OPERATIONS}),
+        80,
+    ),
     "TableUserErrors": (("AWS/DynamoDB", "UserErrors", "Sum"), 10),
 }
 
@@ -581,4 +586,29 @@ def test_attributes_expose_every_resource_it_made(template):
     service = ServerlessCrudApi(cdk.Stack(cdk.App(), "AttributesStack"), "Metadata", resource_name="metadata")
     assert set(service.functions) == {"create", "list", "get", "update", "delete"}
     assert service.table and service.api and service.user_pool and service.user_pool_client
-    assert service.alarm_topic and service.encryption_key and service.dashboard and len(service.alarms) == 21
+    assert service.alarm_topic and service.encryption_key and service.dashboard and len(service.alarms) == 9
+
+
+@pytest.mark.parametrize(("name", "statistic"), [("FunctionErrors", "Sum"), ("FunctionThrottles", "Sum"), ("FunctionDuration", "p99")])
+def test_function_alarms_watch_each_function_of_the_service_by_name(template, name, statistic):
+    functions = {
+        f"Metadata{operation}Function": operation.lower()
+        for operation in DYNAMODB_ACTIONS
+    }
+    watched = {
+        m["Id"]: (m["MetricStat"]["Metric"]["Dimensions"], m["MetricStat"]["Stat"])
+        for m in _alarms(template)[name]["Metrics"] if "MetricStat" in m
+    }
+    assert watched == {
+        metric_id: ([{"Name": "FunctionName", "Value": {"Ref": _logical_id(template, "AWS::Lambda::Function", path)}}], statistic)
+        for path, metric_id in functions.items()
+    }
+
+
+def test_the_dashboard_graphs_each_function_on_its_own(template):
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for operation in DYNAMODB_ACTIONS:
+        function = _logical_id(template, "AWS::Lambda::Function", f"Metadata{operation}Function")
+        # Invocations, errors, throttles and duration: one line each, per function.
+        assert body.count(f'{{"Ref": "{function}"}}') == 4, operation

@@ -33,13 +33,16 @@ def test_template_matches_the_snapshot(sample_template, json_snapshot):
     assert _mask_asset_hashes(sample_template) == json_snapshot
 
 
-def test_both_services_share_one_table_one_user_pool_and_one_topic(sample_template):
+def test_both_services_share_one_table_one_user_pool_one_topic_and_one_api(sample_template):
     template = Template.from_json(sample_template)
     template.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
     template.resource_count_is("AWS::Cognito::UserPool", 1)
     template.resource_count_is("AWS::SNS::Topic", 1)
-    template.resource_count_is("AWS::ApiGateway::RestApi", 2)
+    template.resource_count_is("AWS::ApiGateway::RestApi", 1)
+    template.resource_count_is("AWS::ApiGateway::Stage", 1)
     template.resource_count_is("AWS::Lambda::Function", 7)
+    paths = {r["Properties"]["PathPart"] for r in template.find_resources("AWS::ApiGateway::Resource").values()}
+    assert paths == {"metadata", "{id}", "feedback"}
 
 
 def test_the_shared_table_has_point_in_time_recovery(sample_template):

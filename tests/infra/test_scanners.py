@@ -36,7 +36,7 @@ def minimal_assembly(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hardened_assembly(tmp_path_factory):
     """A service with every opt-in: WAF, API keys, CORS, a replica, an email subscription, groups, scopes,
-    a machine client and a Cognito domain, If-Match required."""
+    a machine client and a Cognito domain, If-Match required, warm starts."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
     stack = cdk.Stack(app, HARDENED_STACK, env=cdk.Environment(region="eu-west-1"))
     ServerlessCrudApi(
@@ -53,6 +53,8 @@ def hardened_assembly(tmp_path_factory):
         machine_client=True,
         cognito_domain_prefix="hardened-metadata",
         require_if_match=True,
+        provisioned_concurrency={"get": 1},
+        snap_start=["list"],
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app.synth()

@@ -7,6 +7,7 @@ import re
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 
 from serverless_meta import InvalidPropError, ServerlessCrudApi
@@ -223,3 +224,93 @@ def test_fails_if_a_machine_client_has_no_scopes_to_ask_for(stack):
 def test_fails_if_the_cognito_domain_prefix_is_not_one_cognito_accepts(stack, prefix):
     fails(stack, "cognito_domain_prefix", repr(prefix), "lower-case letters, digits and hyphens",
           cognito_domain_prefix=prefix)
+
+
+# --- api=: a service on another service's API -------------------------------------------------
+
+
+@pytest.fixture
+def host(stack) -> ServerlessCrudApi:
+    return ServerlessCrudApi(stack, "Host", resource_name="host", cors_allow_origins=["https://a.example.com"])
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "given", "expected"),
+    [
+        ("stage_name", "v2", "'v2'", r"left out or 'prod', as on the API of ValidationStack/Host \(api=\)"),
+        ("cors_allow_origins", ["https://b.example.com"], r"('https://b.example.com',)",
+         r"left out or \('https://a.example.com',\), as on the API of ValidationStack/Host"),
+        ("throttling", apigateway.ThrottleSettings(rate_limit=1, burst_limit=1), None, "left out or .*, as on the API of"),
+    ],
+)
+def test_fails_if_a_service_on_a_shared_api_sets_the_stage_otherwise(stack, host, prop, value, given, expected):
+    error = fails(stack, prop, given or repr(value), expected, api=host.api, **{prop: value})
+    assert error.given == (tuple(value) if isinstance(value, list) else value)
+
+
+def test_fails_if_a_service_on_a_shared_api_has_another_user_pool(stack, host):
+    other = cognito.UserPool(stack, "OtherPool")
+    error = fails(stack, "user_pool", repr(other), "left out or ValidationStack/Host/UserPool, as on the API of",
+                  api=host.api, user_pool=other)
+    assert error.given is other
+
+
+def test_a_service_on_a_shared_api_may_repeat_the_apis_own_settings(stack, host):
+    ServerlessCrudApi(stack, "Service", resource_name="items", api=host.api, user_pool=host.user_pool,
+                      stage_name="prod", cors_allow_origins=["https://a.example.com"])
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [("waf", True), ("web_acl_arn", "arn:aws:wafv2:..."), ("cloud_watch_role", False),
+     ("usage_plan", apigateway.UsagePlanProps())],
+)
+def test_fails_if_a_service_on_a_shared_api_sets_up_what_only_its_owner_does(stack, host, prop, value):
+    error = fails(stack, prop, repr(value), "left out with api=: the API's stage is set up by ValidationStack/Host",
+                  api=host.api, **{prop: value})
+    assert error.given == value
+
+
+def test_fails_if_a_service_on_a_shared_api_takes_a_path_it_already_has(stack, host):
+    fails(stack, "resource_name", "'host'", "a path no other service on the API of ValidationStack/Host uses",
+          api=host.api, resource_name="host")
+
+
+def test_fails_if_api_is_not_a_services_api(stack):
+    other = apigateway.RestApi(stack, "Plain")
+    fails(stack, "api", repr(other), r"the api of another ServerlessCrudApi \(service.api\)", api=other)
+
+
+def test_fails_if_api_is_a_service_in_another_stack(stack):
+    other = ServerlessCrudApi(cdk.Stack(stack.node.scope, "Other"), "Host", resource_name="host")
+    fails(stack, "api", "'Other/Host'", r"the api of a ServerlessCrudApi in the same stack \(ValidationStack\)",
+          api=other.api)
+
+
+# --- Provisioned concurrency and SnapStart ----------------------------------------------------
+
+
+def test_fails_if_provisioned_concurrency_names_an_operation_not_offered(stack):
+    fails(stack, "provisioned_concurrency", "'get'", r"keyed by operations the service offers \('create'\)",
+          operations=["create"], provisioned_concurrency={"get": 1})
+
+
+@pytest.mark.parametrize(("environments", "expected"), [(0, "at least 1 and at most"), (11, r"at most reserved_concurrency \(10\)")])
+def test_fails_if_provisioned_concurrency_is_none_or_beyond_the_reserved(stack, environments, expected):
+    fails(stack, "provisioned_concurrency", f"{{'get': {environments}}}", expected,
+          provisioned_concurrency={"get": environments})
+
+
+def test_provisioned_concurrency_is_unbounded_without_reserved_concurrency(stack):
+    ServerlessCrudApi(stack, "Service", resource_name="items", reserved_concurrency=None,
+                      provisioned_concurrency={"get": 50})
+
+
+def test_fails_if_snap_start_names_an_operation_not_offered(stack):
+    fails(stack, "snap_start", "'delete'", "keyed by operations the service offers", operations=["get"],
+          snap_start=["delete"])
+
+
+def test_fails_if_an_operation_has_both_provisioned_concurrency_and_snap_start(stack):
+    fails(stack, "snap_start", "'get'", "operations without provisioned_concurrency", snap_start=["get"],
+          provisioned_concurrency={"get": 1})

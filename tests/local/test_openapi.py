@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from serverless_meta.handlers.crud_api import contract
-from tests.local.support import write_tiny_app
+from tests.local.support import write_cdk_app, write_tiny_app
 
 
 def _openapi(*arguments: str, cwd) -> subprocess.CompletedProcess:
@@ -49,7 +49,8 @@ def test_the_document_is_valid_openapi_3_1_with_every_route_and_method(metadata_
     assert {path: sorted(set(item) - {"parameters"}) for path, item in metadata_document["paths"].items()} == {
         "/metadata": ["get", "post"],
         "/metadata/{id}": ["delete", "get", "put"],
-    }
+        "/feedback": ["get", "post"],
+    }, "Feedback adds its routes to Metadata's API in the sample app"
 
 
 def test_every_status_the_handler_and_the_gateway_answer_is_documented_with_a_json_error(metadata_document):
@@ -87,27 +88,45 @@ def test_the_items_schema_names_the_server_owned_attributes_and_the_page_shape(m
     assert {"required": ["version"]} in forbidden and {"required": ["id"]} in forbidden
 
 
-def test_an_item_schema_is_the_request_body_and_the_groups_are_said(sample_assembly_dir, tmp_path):
-    completed = _openapi("--cdk-out", str(sample_assembly_dir), "--api", "Feedback", cwd=tmp_path)
-    document = json.loads(completed.stdout)
+def test_an_item_schema_is_the_request_body_and_the_groups_are_said(metadata_document):
     import app as sample_app
 
-    schemas = document["components"]["schemas"]
+    schemas = metadata_document["components"]["schemas"]
     assert schemas["FeedbackInput"]["allOf"][0]["properties"] == sample_app.FEEDBACK_SCHEMA["properties"]
     assert {"feedbackId", "timestamp", "feedback"} <= set(schemas["Feedback"]["required"])
-    assert document["paths"]["/feedback"]["post"]["security"] == [{"cognitoIdToken": []}]
+    assert metadata_document["paths"]["/feedback"]["post"]["security"] == [{"cognitoIdToken": []}]
+    assert "editors" in metadata_document["paths"]["/metadata"]["post"]["description"]
 
 
-def test_several_apis_need_api_or_out_and_out_writes_one_file_each(sample_assembly_dir, tmp_path):
-    ambiguous = _openapi("--cdk-out", str(sample_assembly_dir), cwd=tmp_path)
-    written = _openapi("--cdk-out", str(sample_assembly_dir), "--out", str(tmp_path / "docs"), cwd=tmp_path)
+TWO_APIS = """
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_lambda as lambda_
+
+app = cdk.App()
+stack = cdk.Stack(app, "Two")
+code = lambda_.Code.from_asset("src")
+for name in ("Public", "Admin"):
+    function = lambda_.Function(stack, f"{name}Function", runtime=lambda_.Runtime.PYTHON_3_12, handler="echo.handler",
+                                code=code)
+    apigateway.LambdaRestApi(stack, f"{name}Api", handler=function)
+app.synth()
+"""
+
+
+def test_several_apis_need_api_or_out_and_out_writes_one_file_each(tmp_path):
+    app_dir = write_cdk_app(tmp_path / "two", TWO_APIS, {"echo.py": "def handler(event, context):\n    return {}\n"})
+    ambiguous = _openapi("--app-dir", str(app_dir), cwd=app_dir)
+    written = _openapi("--app-dir", str(app_dir), "--out", str(tmp_path / "docs"), cwd=app_dir)
+    chosen = _openapi("--app-dir", str(app_dir), "--api", "AdminApi", cwd=app_dir)
 
     assert ambiguous.returncode == 2 and "has 2 REST APIs" in ambiguous.stderr and "--api" in ambiguous.stderr
     assert written.returncode == 0
     files = sorted(path.name for path in (tmp_path / "docs").iterdir())
-    assert files == ["ServerlessMeta-Feedback-Api.openapi.json", "ServerlessMeta-Metadata-Api.openapi.json"]
+    assert files == ["Two-AdminApi.openapi.json", "Two-PublicApi.openapi.json"]
     for path in (tmp_path / "docs").iterdir():
         validate(json.loads(path.read_text()))
+    assert json.loads(chosen.stdout)["info"]["title"] == "Two/AdminApi"
 
 
 def test_any_app_gets_a_document_of_its_routes(tmp_path_factory):
@@ -127,13 +146,13 @@ def test_any_app_gets_a_document_of_its_routes(tmp_path_factory):
 
 def test_local_mode_serves_each_document_and_says_where(local_server):
     urls = dict(re.findall(r"OpenAPI document of (\S+): (\S+)", local_server.log()))
-    assert set(urls) == {"ServerlessMeta/Metadata/Api", "ServerlessMeta/Feedback/Api"}
+    assert set(urls) == {"ServerlessMeta/Metadata/Api"}
     path = urls["ServerlessMeta/Metadata/Api"].removeprefix(local_server.url)
     served = local_server.request("GET", path)
 
     assert served.status == 200
     assert served.json["servers"] == [{"url": f"{local_server.url}/prod"}]
-    assert served.json["paths"].keys() == {"/metadata", "/metadata/{id}"}
+    assert served.json["paths"].keys() == {"/metadata", "/metadata/{id}", "/feedback"}
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +173,7 @@ CONFORMANCE = [
 @pytest.mark.parametrize(
     ("method", "path"),
     [("POST", "/metadata"), ("GET", "/metadata"), ("GET", "/metadata/{id}"), ("PUT", "/metadata/{id}"),
-     ("DELETE", "/metadata/{id}")],
+     ("DELETE", "/metadata/{id}"), ("POST", "/feedback"), ("GET", "/feedback")],
 )
 def test_every_operation_answers_as_its_document_says(metadata_schema, token_for, method, path):
     """No 5xx, and every status, header and body as documented, whatever schemathesis sends."""
