@@ -76,9 +76,9 @@ def main() -> None:
     in_lambda = {"AWS_LAMBDA_FUNCTION_NAME": "bench"}
     runs = {
         "seed (boto3 resource, no Powertools)": init_seconds(seed_dir, "seed_handler", {}, samples),
-        "crud_api, Metadata": init_seconds(ROOT / "lambda", "crud_api.app", in_lambda, samples),
+        "crud_api, Metadata": init_seconds(ROOT / "serverless_meta" / "handlers", "crud_api.app", in_lambda, samples),
         "crud_api, Feedback (compiles its JSON Schema)": init_seconds(
-            ROOT / "lambda", "crud_api.app", {**FEEDBACK, **in_lambda}, samples
+            ROOT / "serverless_meta" / "handlers", "crud_api.app", {**FEEDBACK, **in_lambda}, samples
         ),
     }
     seed = statistics.median(next(iter(runs.values())))

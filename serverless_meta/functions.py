@@ -1,7 +1,7 @@
 """One Lambda function per operation, each allowed exactly what its operation needs.
 
-The handler code ships inside this package (``serverless_meta.handlers``, which is the
-repository's ``lambda/`` directory); the functions run it on the Powertools layer.
+The handler code ships inside this package (``serverless_meta.handlers``, Lambda's code root);
+the functions run it on the Powertools layer.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ HANDLER = "crud_api.app.lambda_handler"
 
 
 def handler_code_dir() -> Path:
-    """The directory Lambda runs the handlers from: in the installed package, or the checkout's ``lambda/``."""
+    """The directory Lambda runs the handlers from, ``serverless_meta/handlers/`` wherever the package is."""
     return Path(str(importlib.resources.files("serverless_meta.handlers")))
 
 
@@ -48,7 +48,7 @@ def build_functions(
 
 
 def handler_environment(props: ServiceProps, *, table: dynamodb.ITableV2) -> dict[str, str]:
-    """What the handler reads at cold start (lambda/crud_api/settings.py), and Powertools' settings."""
+    """What the handler reads at cold start (handlers/crud_api/settings.py), and Powertools' settings."""
     resource = props.resource
     environment = {
         "TABLE_NAME": table.table_name,

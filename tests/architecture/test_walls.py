@@ -19,10 +19,10 @@ from tests.support import ROOT
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # Every wall, with an import that breaches it: (contract id, file, line to add).
 BREACHES = {
-    "handlers-without-cdk": ("lambda/crud_api/items.py", "import serverless_meta.props"),
+    "handlers-without-cdk": ("serverless_meta/handlers/crud_api/items.py", "import serverless_meta.props"),
     "construct-without-local-mode": ("serverless_meta/props.py", "import serverless_meta.local.template"),
     "local-mode-without-cdk": ("serverless_meta/local/template.py", "import aws_cdk"),
-    "boto3-only-in-data-access": ("lambda/crud_api/app.py", "import boto3"),
+    "boto3-only-in-data-access": ("serverless_meta/handlers/crud_api/app.py", "import boto3"),
 }
 
 
@@ -30,7 +30,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", str(tree / "pyproject.toml")],
         cwd=tree,
-        env={"PYTHONPATH": f"{tree / 'lambda'}:{tree}", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": f"{tree / 'serverless_meta' / 'handlers'}:{tree}", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -54,8 +54,7 @@ def test_each_wall_has_a_contract_and_a_breach_that_shows_it_works():
 
 def test_a_forbidden_import_across_any_wall_breaks_its_contract(tmp_path):
     tree = tmp_path / "tree"
-    for part in ("serverless_meta", "lambda"):
-        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "serverless_meta", tree / "serverless_meta", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
     for relative, line in BREACHES.values():
         with (tree / relative).open("a") as module:
