@@ -52,7 +52,11 @@ def _log_to_stderr() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="serverless-meta", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="serverless-meta",
+        description=__doc__.split("\n\n")[0],
+        epilog="serverless-meta init [DIR] writes a new app that uses serverless-meta (see serverless-meta init --help)",
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
 
     local = commands.add_parser("local", help="serve the app's REST APIs on localhost, with no AWS account")
