@@ -20,7 +20,7 @@ from constructs import Construct
 
 from serverless_meta.compliance import acknowledge, skip_checkov
 from serverless_meta.operations import ROUTES, Operation
-from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
+from serverless_meta.powertools import ARCHITECTURE, NOT_THE_LATEST_RUNTIME, RUNTIME, powertools_layer
 from serverless_meta.props import ServiceProps
 
 HANDLER = "crud_api.app.lambda_handler"
@@ -119,6 +119,8 @@ def _function(
         "Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
         "resource-level permissions: AWS documents Resource '*' for them. The statement holds nothing else.",
     )
+    for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+        acknowledge(function, rule, NOT_THE_LATEST_RUNTIME)
     _acknowledge_synchronous_function(function)
     return function
 

@@ -21,7 +21,7 @@ def _upgraded(template: dict) -> dict:
     text = json.dumps(template)
     (parameter,) = set(POWERTOOLS_PARAMETER.findall(text))
     text = re.sub(r"\b[0-9a-f]{64}\b", "0" * 64, text)
-    text = text.replace(parameter, "SsmParameterValueawsservicepowertoolspythonarm64python3143400D2A1F3B6E8C94E47B0A8C9D2E1F0A3B4C5Parameter")
+    text = text.replace(parameter, "SsmParameterValueawsservicepowertoolspythonarm64python3133400D2A1F3B6E8C94E47B0A8C9D2E1F0A3B4C5Parameter")
     text = text.replace("/3.37.0", "/3.40.0")
     upgraded = json.loads(text)
     upgraded["Resources"]["CDKMetadata"] = {
@@ -62,8 +62,8 @@ def test_a_change_that_matters_changes_the_normalized_template(sample_template, 
 def test_the_normalized_template_keeps_the_layer_parameter_and_its_references_under_one_stable_name(sample_template):
     normalized = json.dumps(normalize_template(sample_template))
 
-    assert "/aws/service/powertools/python/arm64/python3.14/<powertools version>" in normalized
-    assert set(POWERTOOLS_PARAMETER.findall(normalized)) == {"SsmParameterValueawsservicepowertoolspythonarm64python314Parameter"}
+    assert "/aws/service/powertools/python/arm64/python3.13/<powertools version>" in normalized
+    assert set(POWERTOOLS_PARAMETER.findall(normalized)) == {"SsmParameterValueawsservicepowertoolspythonarm64python313Parameter"}
     assert '"S3Key": "<asset hash>.zip"' in normalized and not re.search(r"[0-9a-f]{64}", normalized)
 
 
