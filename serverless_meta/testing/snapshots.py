@@ -3,8 +3,10 @@
 An upgrade of serverless-meta or aws-cdk-lib, or an edit of handler code, changes a template in
 places that mean nothing to a reviewer: asset hashes (the S3 key of every function's code), the
 version of the Powertools layer in its SSM parameter's name and logical id, and the CDK metadata
-resource (the CLI's analytics). ``normalize_template`` replaces the first two with placeholders and
-drops the third; everything else, a runtime or a logical id included, stays as synthesized.
+resource (the CLI's analytics); where the assets were staged (the ``aws:asset:path`` metadata) is
+the machine's. ``normalize_template`` replaces the hashes, the version and the asset paths with
+placeholders and drops the metadata resource; everything else, a runtime or a logical id included,
+stays as synthesized.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ASSET_HASH = "<asset hash>"
+ASSET_PATH = "<asset path>"
 POWERTOOLS_VERSION = "<powertools version>"
 
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
@@ -82,7 +85,10 @@ def assert_matches_snapshot(template: Mapping[str, Any], path: str | os.PathLike
 
 def _rewrite(value: Any, renames: Mapping[str, str]) -> Any:
     if isinstance(value, Mapping):
-        return {_rewrite_string(key, renames): _rewrite(item, renames) for key, item in value.items()}
+        return {
+            _rewrite_string(key, renames): ASSET_PATH if key == "aws:asset:path" else _rewrite(item, renames)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_rewrite(item, renames) for item in value]
     if isinstance(value, str):

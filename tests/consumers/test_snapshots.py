@@ -59,6 +59,15 @@ def test_a_change_that_matters_changes_the_normalized_template(sample_template, 
     assert normalize_template(changed) != normalize_template(sample_template)
 
 
+def test_where_assets_were_staged_is_left_out(sample_template):
+    staged = copy.deepcopy(sample_template)
+    _first_function(staged)["Metadata"] = {"aws:asset:path": "/home/alice/orders/.venv/lib/serverless_meta/handlers"}
+    elsewhere = copy.deepcopy(sample_template)
+    _first_function(elsewhere)["Metadata"] = {"aws:asset:path": "asset." + "0" * 64}
+
+    assert normalize_template(staged) == normalize_template(elsewhere)
+
+
 def test_the_normalized_template_keeps_the_layer_parameter_and_its_references_under_one_stable_name(sample_template):
     normalized = json.dumps(normalize_template(sample_template))
 
