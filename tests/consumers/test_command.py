@@ -76,3 +76,15 @@ def test_every_requirement_of_the_local_extra_is_among_the_modules_local_mode_ch
 
 def test_with_the_extra_local_mode_is_found():
     assert installation.missing_local_mode() is None
+
+
+def test_the_package_says_its_version_as_its_metadata_does():
+    import serverless_meta
+
+    assert serverless_meta.__version__ == importlib.metadata.version("serverless-meta")
+
+
+def test_the_changelog_says_what_this_version_changes():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+    assert f"\n## [{version}] - " in (ROOT / "CHANGELOG.md").read_text()
