@@ -14,6 +14,8 @@ from serverless_meta import cli, installation
 from serverless_meta.starter import stack_name
 from tests.support import ROOT
 
+STARTER = ROOT / "serverless_meta" / "starter" / "app-template"
+
 FILES = {
     ".gitignore", "Makefile", "README.md", "app.py", "cdk.json", "package-lock.json", "package.json", "pytest.ini",
     "requirements-dev.txt", "requirements.txt", "tests/conftest.py", "tests/test_app.py",
@@ -80,3 +82,9 @@ def test_init_overwrites_nothing_and_writes_nothing_where_one_of_its_files_exist
 )
 def test_the_stack_is_named_after_the_directory(directory, stack):
     assert stack_name(directory) == stack
+
+
+def test_the_readme_shows_the_starters_tests_as_init_writes_them():
+    readme = (ROOT / "README.md").read_text()
+    for name in ("conftest.py", "test_app.py"):
+        assert f"```python\n{(STARTER / 'tests' / name).read_text()}```" in readme, name
