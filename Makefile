@@ -4,6 +4,10 @@
 # only when pyproject.toml, constraints.txt, requirements-checkov.txt or the npm lock change.
 VENV := .venv
 PY := $(VENV)/bin/python
+# The venv runs on the Python of the Lambda runtime the construct deploys (serverless_meta/powertools.py),
+# so that the handler tests run on it: python3.13 from PATH, or pyenv's; PYTHON=... names another.
+RUNTIME_PYTHON := 3.13
+PYTHON ?= $(firstword $(foreach candidate,python$(RUNTIME_PYTHON) $(wildcard $(HOME)/.pyenv/versions/$(RUNTIME_PYTHON).*/bin/python$(RUNTIME_PYTHON)),$(shell $(candidate) -c 'print("$(candidate)")' 2>/dev/null)))
 PORT ?= 3000
 # The supported Node.js and the cdk CLI come from our own npm dependencies; jsii
 # (which aws-cdk-lib runs on) and cdk both find node through PATH.
@@ -15,7 +19,9 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
-	python3 -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "make: no Python $(RUNTIME_PYTHON) (the Lambda runtime's) found: install it, or pass PYTHON=/path/to/python$(RUNTIME_PYTHON)" >&2; exit 1; }
+	$(PY) --version 2>/dev/null | grep -q '^Python $(RUNTIME_PYTHON)\.' || rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from serverless_meta.operations import Operation
     from serverless_meta.props import AlarmThresholds, InvalidPropError
 
-__all__ = ["AlarmThresholds", "InvalidPropError", "Operation", "ServerlessCrudApi"]
+__all__ = ["AlarmThresholds", "InvalidPropError", "Operation", "ServerlessCrudApi", "__version__"]
 _EXPORTS = {
     "ServerlessCrudApi": "serverless_meta.construct",
     "AlarmThresholds": "serverless_meta.props",
@@ -20,6 +20,10 @@ _EXPORTS = {
 
 def __getattr__(name: str) -> Any:
     # Lazy, so that local mode (python -m serverless_meta) starts without loading aws-cdk-lib and Node.js.
+    if name == "__version__":
+        from serverless_meta.installation import version
+
+        return version()
     if name in _EXPORTS:
         import importlib
 

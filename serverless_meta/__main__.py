@@ -2,6 +2,6 @@
 
 import sys
 
-from serverless_meta.local.cli import main
+from serverless_meta.cli import main
 
 sys.exit(main())

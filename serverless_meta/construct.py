@@ -243,6 +243,9 @@ class ServerlessCrudApi(Construct):
             :default: - a REST API of the service's own
         """
         super().__init__(scope, construct_id)
+        # No stack traces on this construct's metadata: from Python they are the jsii kernel's temporary
+        # program.js, which the cdk CLI would print as the origin of the alarm-topic note.
+        self.node.set_context("aws:cdk:disable-stack-trace", True)
         self.props = props = validate(
             self,
             ServiceProps(

@@ -1,7 +1,7 @@
 """One Lambda function per operation, each allowed exactly what its operation needs.
 
-The handler code ships inside this package (``serverless_meta.handlers``, which is the
-repository's ``lambda/`` directory); the functions run it on the Powertools layer.
+The handler code ships inside this package (``serverless_meta.handlers``, Lambda's code root);
+the functions run it on the Powertools layer.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ from constructs import Construct
 
 from serverless_meta.compliance import acknowledge, skip_checkov
 from serverless_meta.operations import ROUTES, Operation
-from serverless_meta.powertools import ARCHITECTURE, RUNTIME, powertools_layer
+from serverless_meta.powertools import ARCHITECTURE, NOT_THE_LATEST_RUNTIME, RUNTIME, powertools_layer
 from serverless_meta.props import ServiceProps
 
 HANDLER = "crud_api.app.lambda_handler"
 
 
 def handler_code_dir() -> Path:
-    """The directory Lambda runs the handlers from: in the installed package, or the checkout's ``lambda/``."""
-    return Path(str(importlib.resources.files("serverless_meta.handlers")))
+    """The directory Lambda runs the handlers from: the checkout's ``lambda/``, or the wheel's copy of it."""
+    import serverless_meta.handlers as handlers
+
+    return next(Path(path) for path in reversed(handlers.__path__) if (Path(path) / "crud_api").is_dir())
 
 
 def build_functions(
@@ -154,6 +156,8 @@ def _function(
     )
     # The Serverless pack reads a role's inline policy (where the statements now are) and finds the same one.
     acknowledge(role, ("AwsSolutions-IAM5[Resource::*]", "Serverless-LambdaStarPermissions"), x_ray_needs_a_wildcard)
+    for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+        acknowledge(function, rule, NOT_THE_LATEST_RUNTIME)
     _acknowledge_synchronous_function(function)
     return function
 

@@ -34,6 +34,9 @@ _ROUTES_LABEL = "the service's methods"
 _API_METRIC_IDS = {"Count": "requests", "5XXError": "server_errors", "4XXError": "client_errors", "Latency": "latency"}
 EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
+# The id of the note that nobody is subscribed to the alarm topic: an app that has its own way of
+# being paged acknowledges it with Annotations.of(service).acknowledge_info(NO_SUBSCRIBER_NOTE).
+NO_SUBSCRIBER_NOTE = "serverless-meta:alarmTopicWithoutSubscriber"
 
 
 def build_alarm_topic(scope: Construct, props: ServiceProps, *, key: kms.IKey) -> sns.Topic:
@@ -58,7 +61,8 @@ def build_alarm_subscription(scope: Construct, props: ServiceProps, *, topic: sn
     email = props.monitoring.alarm_email
     if email is None:
         if props.monitoring.alarm_topic is None:
-            Annotations.of(scope).add_info(
+            Annotations.of(scope).add_info_v2(
+                NO_SUBSCRIBER_NOTE,
                 "The alarm topic has no subscriber: pass alarm_email, or subscribe someone to alarm_topic"
             )
         return None

@@ -53,7 +53,11 @@ def _log_to_stderr() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="serverless-meta", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="serverless-meta",
+        description=__doc__.split("\n\n")[0],
+        epilog="serverless-meta init [DIR] writes a new app that uses serverless-meta (see serverless-meta init --help)",
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
 
     local = commands.add_parser("local", help="serve the app's REST APIs on localhost, with no AWS account")
@@ -212,30 +216,25 @@ def _print_openapi(arguments: argparse.Namespace) -> int:
 def _print_token(arguments: argparse.Namespace) -> int:
     app = _app(arguments, reuse=True)
     pools = LocalUserPools(app.user_pools, _state_dir(arguments))
-    keys = [
-        key
-        for key, pool in app.user_pools.items()
-        if arguments.pool is None or arguments.pool in key or arguments.pool in pool.path
-    ]
-    if len(keys) != 1:
-        choices = ", ".join(pool.path for pool in app.user_pools.values()) or "none"
-        what = "matches" if arguments.pool else "has"
-        log.error("the app %s %d user pools (%s): pick one with --pool", what, len(keys), choices)
+    try:
+        pool = pools.pick(arguments.pool)
+    except LookupError as error:
+        log.error("%s: pick one with --pool", str(error).removesuffix(": name one"))
         return 2
     if arguments.user is not None:
         if arguments.scopes:
             log.error("--scopes goes with --client: ID tokens carry no scopes")
             return 2
         groups = None if arguments.groups is None else [g.strip() for g in arguments.groups.split(",") if g.strip()]
-        print(pools.issue_id_token(keys[0], arguments.user, groups=groups, lifetime=arguments.expires_in))
+        print(pools.issue_id_token(pool, arguments.user, groups=groups, lifetime=arguments.expires_in))
         return 0
     if arguments.groups is not None:
         log.error("--groups goes with --user: machine clients belong to no group")
         return 2
     scopes = [scope for argument in arguments.scopes or () for scope in argument.replace(",", " ").split()]
     try:
-        client = pools.client(keys[0], arguments.client)
-        print(pools.issue_access_token(keys[0], client, scopes=scopes, lifetime=arguments.expires_in))
+        client = pools.client(pool, arguments.client)
+        print(pools.issue_access_token(pool, client, scopes=scopes, lifetime=arguments.expires_in))
     except TokenRefused as error:
         log.error("%s", error)
         return 2

@@ -66,6 +66,17 @@ class LocalUserPools:
     def pools(self) -> dict[str, UserPool]:
         return {key: keys.pool for key, keys in self._pools.items()}
 
+    def pick(self, name: str | None = None) -> str:
+        """The key of the app's one pool, or of the one ``name`` names (part of its construct path, or its key).
+
+        Raises LookupError, listing the app's pools, unless exactly one matches.
+        """
+        keys = [key for key, keys in self._pools.items() if name is None or name in key or name in keys.pool.path]
+        if len(keys) != 1:
+            choices = ", ".join(keys.pool.path for keys in self._pools.values()) or "none"
+            raise LookupError(f"{len(keys)} of the app's user pools match pool={name!r} ({choices}): name one")
+        return keys[0]
+
     def issue_id_token(
         self,
         pool_key: str,

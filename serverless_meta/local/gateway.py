@@ -217,6 +217,7 @@ class LocalGateway:
     def _authorize(self, request: HttpRequest, method: Method) -> dict[str, str] | None:
         token = request.header(method.authorizer.header)
         if not token:
+            log.info("%s %s: 401 (no %s header)", request.method, request.target, method.authorizer.header)
             return None
         token = token.removeprefix("Bearer ").strip()
         try:

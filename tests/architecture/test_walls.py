@@ -23,6 +23,7 @@ BREACHES = {
     "construct-without-local-mode": ("serverless_meta/props.py", "import serverless_meta.local.template"),
     "local-mode-without-cdk": ("serverless_meta/local/template.py", "import aws_cdk"),
     "boto3-only-in-data-access": ("lambda/crud_api/app.py", "import boto3"),
+    "testing-kit-without-cdk": ("serverless_meta/testing/snapshots.py", "import serverless_meta.construct"),
 }
 
 

@@ -113,14 +113,14 @@ def test_the_table_is_backed_up_daily_into_an_encrypted_vault_the_stack_keeps(te
 # --- Lambda -----------------------------------------------------------------------------------
 
 
-def test_one_function_per_operation_on_python_314_arm64_with_tracing(template):
+def test_one_function_per_operation_on_python_313_arm64_with_tracing(template):
     template.resource_count_is("AWS::Lambda::Function", 5)
     functions = template.find_resources(
         "AWS::Lambda::Function",
         {
             "Properties": Match.object_like(
                 {
-                    "Runtime": "python3.14",
+                    "Runtime": "python3.13",
                     "Architectures": ["arm64"],
                     "Handler": "crud_api.app.lambda_handler",
                     "TracingConfig": {"Mode": "Active"},
@@ -151,7 +151,7 @@ def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(templ
 def test_functions_get_powertools_from_the_published_layer_pinned_to_the_tested_version(template):
     import aws_lambda_powertools.shared.version as installed
 
-    parameter = f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
+    parameter = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
     assert POWERTOOLS_VERSION == installed.VERSION, "the layer must be the Powertools the handlers are tested with"
     (name,) = [n for n, p in template.to_json()["Parameters"].items() if p.get("Default") == parameter]
     assert template.to_json()["Parameters"][name]["Type"] == "AWS::SSM::Parameter::Value<String>"

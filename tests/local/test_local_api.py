@@ -90,7 +90,18 @@ def _foreign_pool_token(tmp_path, local_pools) -> str:
     return LocalUserPools({pool.key: pool}, tmp_path).issue_id_token(pool.key, "mallory")
 
 
-@pytest.mark.parametrize("kind", ["none", "malformed", "expired", "foreign pool", "tampered", "empty bearer"])
+# Why each is refused, as local mode's log says it.
+TOKEN_REFUSALS = {
+    "none": "no Authorization header",
+    "malformed": "malformed token",
+    "expired": "Signature has expired",
+    "foreign pool": "Signature verification failed",
+    "tampered": "Signature verification failed",
+    "empty bearer": "malformed token",
+}
+
+
+@pytest.mark.parametrize("kind", TOKEN_REFUSALS)
 def test_a_missing_or_bad_token_is_401_and_the_handler_never_runs(local_server, token_for, local_pools, tmp_path, kind):
     valid = token_for("victim")
     token = {
@@ -107,6 +118,7 @@ def test_a_missing_or_bad_token_is_401_and_the_handler_never_runs(local_server, 
 
     assert (response.status, response.json) == (401, {"message": "Unauthorized"})
     assert _last_access_line(local_server, "POST", path).endswith(" -"), "no function ran"
+    assert f"POST {path}: 401 ({TOKEN_REFUSALS[kind]}" in local_server.log()
 
 
 def test_a_bearer_prefixed_token_is_accepted(local_server, alice):

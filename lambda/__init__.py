@@ -1,6 +1,0 @@
-"""The root of the handlers' Lambda code (Lambda's code root, /var/task).
-
-This file only makes the directory a regular package, ``serverless_meta.handlers``, in the
-wheel and in an editable install, so that the construct finds the code through
-``importlib.resources``. Lambda never imports it, and it is left out of the asset.
-"""
