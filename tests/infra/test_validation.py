@@ -51,9 +51,11 @@ def test_fails_if_there_are_no_operations(stack):
     fails(stack, "operations", "[]", "at least one operation", operations=[])
 
 
-@pytest.mark.parametrize("name", ["pk", "sk", "data", "createdAt", "updatedAt", "version", "etag", "has space", "", "a-b"])
+@pytest.mark.parametrize(
+    "name", ["pk", "sk", "data", "createdAt", "updatedAt", "version", "etag", "writtenBy", "has space", "", "a-b"]
+)
 def test_fails_if_id_attribute_is_reserved_or_not_a_plain_name(stack, name):
-    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, etag, expiresAt, pk, sk, updatedAt, version",
+    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, etag, expiresAt, pk, sk, updatedAt, version, writtenBy",
           id_attribute=name)
 
 
