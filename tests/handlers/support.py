@@ -191,6 +191,15 @@ class ApiClient:
         return self.request("DELETE", path, **kwargs)
 
 
+def moto_environment(env: pytest.MonkeyPatch) -> None:
+    """What handlers need to run against moto in this process: a region, fake credentials, no profile, no tracing."""
+    env.setenv("AWS_DEFAULT_REGION", REGION)
+    env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env.delenv("AWS_PROFILE", raising=False)
+    env.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
 def service_environments(template: dict) -> dict[str, dict[str, str]]:
     """Each service's function environment from the template (all of a service's API functions share it)."""
     environments: dict[str, dict[str, str]] = {}
