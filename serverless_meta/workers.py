@@ -70,10 +70,13 @@ def change_filters(resource: str) -> list[dict[str, Any]]:
         contract.PARTITION_KEY: {"S": [{"anything-but": {"prefix": contract.IDEMPOTENCY_PARTITION_PREFIX}}]},
         contract.SORT_KEY: {"S": [{"prefix": f"{resource}#"}]},
     }
-    written = ["INSERT", "MODIFY"]
+
+    def written(writer: dict[str, Any]) -> dict[str, Any]:
+        return {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {contract.WRITTEN_BY: {"S": [writer]}}}}
+
     return [
-        {"eventName": written, "dynamodb": {"Keys": keys, "NewImage": {contract.WRITTEN_BY: {"S": [{"anything-but": [contract.WRITER_WORKER]}]}}}},
-        {"eventName": written, "dynamodb": {"Keys": keys, "NewImage": {contract.WRITTEN_BY: {"S": [{"exists": False}]}}}},
+        written({"anything-but": [contract.WRITER_WORKER]}),
+        written({"exists": False}),
         {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys}},
     ]
 
