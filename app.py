@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
-from serverless_meta import Operation, ServerlessCrudApi
+from serverless_meta import Operation, ServerlessCrudApi, Worker
 
 EDITORS = "editors"
 FEEDBACK_SCHEMA = {
@@ -19,10 +21,13 @@ FEEDBACK_SCHEMA = {
     "required": ["feedback"],
     "additionalProperties": False,
 }
+# The Feedback worker's code: a directory of the app, deployed as it is.
+FEEDBACK_WORKER = Path(__file__).resolve().parent / "workers" / "feedback"
 
 
 class ServerlessMetaStack(cdk.Stack):
-    """Metadata: CRUD on website render configurations. Feedback: users submit feedback."""
+    """Metadata: CRUD on website render configurations. Feedback: users submit feedback, which a worker
+    gives a sentiment and a topic a moment later."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -49,6 +54,8 @@ class ServerlessMetaStack(cdk.Stack):
             encryption_key=metadata.encryption_key,
             # One base URL for the frontend: Feedback's routes on Metadata's API, with its user pool and stage.
             api=metadata.api,
+            # After the API answers, each new piece of feedback gets a sentiment and a topic.
+            worker=Worker.from_directory(FEEDBACK_WORKER, "feedback_worker.categorize"),
         )
 
 

@@ -36,6 +36,7 @@ import local_mode  # noqa: E402 - the bench app and its helpers
 
 from serverless_meta.local import assembly  # noqa: E402
 from serverless_meta.local.cognito import LocalUserPools  # noqa: E402
+from serverless_meta.local.aws import EmbeddedAws  # noqa: E402
 from serverless_meta.local.dynamodb import LocalDynamoDB  # noqa: E402
 from serverless_meta.local.events import rest_proxy_event  # noqa: E402
 from serverless_meta.local.functions import LocalFunctions, Runner  # noqa: E402
@@ -95,12 +96,13 @@ def report(port: int, app, state_dir: Path, repetitions: int) -> None:
         "token verification": median_ms(lambda: pools.verify(token, (pool,)), repetitions),
     }
 
-    dynamodb = LocalDynamoDB()
+    embedded = EmbeddedAws()
     try:
+        dynamodb = LocalDynamoDB(embedded.endpoint)
         dynamodb.create_tables(app.tables)
         figures.update(in_process(app, dynamodb, claims, headers, repetitions))
     finally:
-        dynamodb.stop()
+        embedded.stop()
     print(f"One GET of one item, median of {repetitions}, ms:")
     for name, value in figures.items():
         print(f"  {name:62s} {value:6.2f}")

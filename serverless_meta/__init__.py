@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from serverless_meta.construct import ServerlessCrudApi
     from serverless_meta.operations import Operation
-    from serverless_meta.props import AlarmThresholds, InvalidPropError
+    from serverless_meta.props import AlarmThresholds, InvalidPropError, Worker
 
-__all__ = ["AlarmThresholds", "InvalidPropError", "Operation", "ServerlessCrudApi", "__version__"]
+__all__ = ["AlarmThresholds", "InvalidPropError", "Operation", "ServerlessCrudApi", "Worker", "__version__"]
 _EXPORTS = {
     "ServerlessCrudApi": "serverless_meta.construct",
     "AlarmThresholds": "serverless_meta.props",
     "InvalidPropError": "serverless_meta.props",
     "Operation": "serverless_meta.operations",
+    "Worker": "serverless_meta.props",
 }
 
 

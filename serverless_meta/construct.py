@@ -1,8 +1,8 @@
 """ServerlessCrudApi: a secure, monitored CRUD REST service for one resource.
 
 Read top to bottom: validate the props (``props``), build each part (table, user pool, key,
-alarm topic, backup, functions, API, edge protection, monitoring), each in the module of its
-concern, wire them, and expose them as attributes. Defaults are typed values in ``defaults``.
+alarm topic, backup, functions, API, edge protection, worker, monitoring), each in the module of
+its concern, wire them, and expose them as attributes. Defaults are typed values in ``defaults``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from serverless_meta import defaults
 from serverless_meta.api import build_api, build_usage_plan
 from serverless_meta.edge import build_edge
 from serverless_meta.encryption import build_service_key
-from serverless_meta.functions import build_aliases, build_functions
+from serverless_meta.functions import build_aliases, build_function_logs, build_functions
 from serverless_meta.identity import (
     build_machine_client,
     build_resource_server,
@@ -36,6 +36,7 @@ from serverless_meta.identity import (
 )
 from serverless_meta.monitoring import build_alarm_subscription, build_alarm_topic, build_monitoring
 from serverless_meta.operations import Operation
+from serverless_meta.powertools import powertools_layer
 from serverless_meta.props import (
     AlarmThresholds,
     ApiProps,
@@ -45,10 +46,12 @@ from serverless_meta.props import (
     MonitoringProps,
     ResourceShape,
     ServiceProps,
+    Worker,
     validate,
 )
 from serverless_meta.recovery import TableBackup, build_backup
 from serverless_meta.storage import build_table
+from serverless_meta.workers import ServiceWorker, build_worker
 
 
 class ServerlessCrudApi(Construct):
@@ -65,7 +68,8 @@ class ServerlessCrudApi(Construct):
     and ``machine_client`` (None without ``operation_scopes`` / ``machine_client``), ``user_pool_domain``
     (None without ``cognito_domain_prefix``), ``encryption_key``,
     ``alarm_topic``, ``alarms``, ``dashboard``, ``backup`` (None without one), ``web_acl``
-    (None unless ``waf=True``), ``usage_plan`` (None without one).
+    (None unless ``waf=True``), ``usage_plan`` (None without one), ``worker`` (its ``function``,
+    ``queue``, ``dead_letter_queue`` and ``pipe``; None without one).
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class ServerlessCrudApi(Construct):
         powertools_layer_version: lambda_.ILayerVersion | None = None,
         cloud_watch_role: bool | None = None,
         api: apigateway.RestApi | None = None,
+        worker: Worker | None = None,
     ) -> None:
         """
         :param resource_name: The path segment and sort-key prefix of the resource, e.g. ``metadata``:
@@ -241,6 +246,13 @@ class ServerlessCrudApi(Construct):
             that API's; ``waf``, ``web_acl_arn``, ``usage_plan`` and ``cloud_watch_role`` must be left out.
             This service's alarms watch its own routes.
             :default: - a REST API of the service's own
+        :param worker: A function of yours that receives every change the API makes to the items (created,
+            replaced, deleted), one at a time, in order per item, after the API has answered, and may write
+            attributes back onto the item (``Worker.from_directory("workers/feedback", "module.function")``).
+            The changes come from the table's stream (turned on for a table a ServerlessCrudApi made; a table
+            passed in must have a stream of new and old images) through an EventBridge pipe into an encrypted
+            FIFO queue with a dead-letter queue; alarms watch them.
+            :default: - no worker, no stream, no queue
         """
         super().__init__(scope, construct_id)
         # No stack traces on this construct's metadata: from Python they are the jsii kernel's temporary
@@ -293,6 +305,7 @@ class ServerlessCrudApi(Construct):
                 edge=EdgeProps(waf=waf, web_acl_arn=web_acl_arn, waf_rate_limit=waf_rate_limit),
                 monitoring=MonitoringProps(alarm_topic=alarm_topic, alarm_email=alarm_email, thresholds=alarm_thresholds),
                 encryption_key=encryption_key,
+                worker=worker,
             ),
         )
         self.resource_name = props.resource.name
@@ -315,8 +328,10 @@ class ServerlessCrudApi(Construct):
         self.backup: TableBackup | None = (
             build_backup(self, props, table=self.table, key=self.encryption_key) if props.data.backs_up else None
         )
+        layer = props.functions.powertools_layer or powertools_layer(self, "PowertoolsLayer")
+        log_group = build_function_logs(self, props, key=self.encryption_key)
         self.functions: dict[Operation, lambda_.Function] = build_functions(
-            self, props, table=self.table, key=self.encryption_key
+            self, props, table=self.table, layer=layer, log_group=log_group
         )
         self.aliases: dict[Operation, lambda_.Alias] = build_aliases(self, props, functions=self.functions)
         self.api: apigateway.RestApi = build_api(
@@ -328,6 +343,9 @@ class ServerlessCrudApi(Construct):
         )
         self.usage_plan: apigateway.UsagePlan | None = build_usage_plan(self, props, api=self.api)
         self.web_acl: wafv2.CfnWebACL | None = build_edge(self, props, api=self.api, key=self.encryption_key)
+        self.worker: ServiceWorker | None = build_worker(
+            self, props, table=self.table, key=self.encryption_key, layer=layer, log_group=log_group
+        )
         build_alarm_subscription(self, props, topic=self.alarm_topic)
         monitoring = build_monitoring(
             self,
@@ -336,6 +354,7 @@ class ServerlessCrudApi(Construct):
             functions=self.functions,
             aliases=self.aliases,
             table=self.table,
+            worker=self.worker,
             topic=self.alarm_topic,
         )
         self.alarms: list[cloudwatch.Alarm] = monitoring.alarms

@@ -15,6 +15,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 
 from serverless_meta.handlers.crud_api import contract
 
@@ -34,13 +35,30 @@ THROTTLING = apigateway.ThrottleSettings(rate_limit=50, burst_limit=100)
 WAF_RATE_LIMIT = 1000
 METRICS_NAMESPACE = "ServerlessMeta"
 
+# A worker (``Worker``): each setting left out of one means these.
+WORKER_TIMEOUT = Duration.seconds(30)
+WORKER_MEMORY_SIZE = 256
+WORKER_BATCH_SIZE = 10
+WORKER_MAX_RECEIVE_COUNT = 5
+WORKER_MAX_CONCURRENCY = 5
+# AWS's advice for a queue a Lambda function consumes: a visibility timeout of at least six times the
+# function's timeout, which leaves Lambda room to retry a batch whose invocation was throttled.
+VISIBILITY_TIMEOUT_FACTOR = 6
+# Changes wait out a long weekend's outage (Friday evening to Tuesday morning) and the time to fix it.
+WORKER_QUEUE_RETENTION = Duration.days(7)
+# SQS's longest: a change that failed every receive is kept for two weeks, to inspect and move back.
+WORKER_DEAD_LETTER_RETENTION = Duration.days(14)
+# What a worker needs of its table's stream: each item before and after each change.
+STREAM_VIEW_TYPE = dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
+
 # --- What each resource is made with -----------------------------------------------------------
 
 
-def table(*, recovery_period_days: int, replica_regions: Sequence[str]) -> dynamodb.TablePropsV2:
+def table(*, recovery_period_days: int, replica_regions: Sequence[str], stream: bool = False) -> dynamodb.TablePropsV2:
     """Single-table design (``pk`` the owner, ``sk`` ``<resource>#<id>``); on-demand, recoverable, kept.
 
     Every replica (a global table, with ``replica_regions``) gets the same recovery and protection.
+    ``stream``: a stream of each item's new and old images, which a worker's pipe reads.
     """
     recovery = dynamodb.PointInTimeRecoverySpecification(
         point_in_time_recovery_enabled=True, recovery_period_in_days=recovery_period_days
@@ -61,6 +79,7 @@ def table(*, recovery_period_days: int, replica_regions: Sequence[str]) -> dynam
             )
             for region in replica_regions
         ],
+        dynamo_stream=STREAM_VIEW_TYPE if stream else None,
     )
 
 
@@ -96,6 +115,11 @@ USER_POOL_CLIENT = cognito.UserPoolClientOptions(
     access_token_validity=Duration.hours(1),
     refresh_token_validity=Duration.days(30),
 )
+
+
+# A worker's queue and its dead-letter queue: changes in order per item (FIFO), encrypted with the
+# service's key (passed where the queue is made), reached over TLS only.
+WORKER_QUEUE = sqs.QueueProps(fifo=True, encryption=sqs.QueueEncryption.KMS, enforce_ssl=True)
 
 
 def kwargs(props: Any) -> dict[str, Any]:

@@ -20,10 +20,12 @@ from constructs import Construct
 
 from serverless_meta.compliance import acknowledge, skip_checkov
 from serverless_meta.operations import ROUTES, Operation
-from serverless_meta.powertools import ARCHITECTURE, NOT_THE_LATEST_RUNTIME, RUNTIME, powertools_layer
+from serverless_meta.powertools import ARCHITECTURE, NOT_THE_LATEST_RUNTIME, RUNTIME
 from serverless_meta.props import ServiceProps
 
 HANDLER = "crud_api.app.lambda_handler"
+# The workers' runtime (crud_worker), a directory of the handler code shaped as a Lambda layer.
+WORKER_LAYER_DIR = "worker_layer"
 
 
 def handler_code_dir() -> Path:
@@ -33,20 +35,33 @@ def handler_code_dir() -> Path:
     return next(Path(path) for path in reversed(handlers.__path__) if (Path(path) / "crud_api").is_dir())
 
 
+def build_function_logs(scope: Construct, props: ServiceProps, *, key: kms.IKey) -> logs.LogGroup:
+    """One log group for the service's functions.
+
+    They run the same code for the same resource, every Powertools line names its function
+    (function_name, function_arn) and request, and each log stream is one execution environment of
+    one function, so no line is ever of an unknown function.
+    """
+    return logs.LogGroup(scope, "FunctionLogs", retention=props.functions.log_retention, encryption_key=key)
+
+
 def build_functions(
-    scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2, key: kms.IKey
+    scope: Construct,
+    props: ServiceProps,
+    *,
+    table: dynamodb.ITableV2,
+    layer: lambda_.ILayerVersion,
+    log_group: logs.ILogGroup,
 ) -> dict[Operation, lambda_.Function]:
     """Each operation's function, with its own role and single DynamoDB action, logging to the service's log group."""
-    layer = props.functions.powertools_layer or powertools_layer(scope, "PowertoolsLayer")
-    # The root's __init__.py only makes the directory a package of ours; Lambda has no use for it.
+    # The root's __init__.py only makes the directory a package of ours; Lambda has no use for it,
+    # nor for the workers' runtime, which reaches workers as a layer of its own.
     code = lambda_.Code.from_asset(
-        str(handler_code_dir()), exclude=["**/__pycache__", "/__init__.py"], ignore_mode=IgnoreMode.GIT
+        str(handler_code_dir()),
+        exclude=["**/__pycache__", "/__init__.py", f"/{WORKER_LAYER_DIR}"],
+        ignore_mode=IgnoreMode.GIT,
     )
     environment = handler_environment(props, table=table)
-    # One log group for the service's functions: they run the same code for the same resource, every
-    # Powertools line names its function (function_name, function_arn) and request, and each log stream
-    # is one execution environment of one function, so no line is ever of an unknown function.
-    log_group = logs.LogGroup(scope, "FunctionLogs", retention=props.functions.log_retention, encryption_key=key)
     return {
         operation: _function(
             scope, props, operation, code=code, layer=layer, environment=environment, table=table, log_group=log_group
@@ -118,38 +133,59 @@ def _function(
     table: dynamodb.ITableV2,
     log_group: logs.ILogGroup,
 ) -> lambda_.Function:
-    name = f"{operation.name.title()}Function"
     settings = props.functions
-    role = InlinePolicyRole(
+    function = service_function(
         scope,
-        f"{name}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description=f"{props.resource.name} {operation.value}: its service's log group, one DynamoDB action, X-Ray",
-    )
-    log_group.grant_write(role)
-    function = lambda_.Function(
-        scope,
-        name,
+        f"{operation.name.title()}Function",
         description=f"{props.resource.name}: {ROUTES[operation].method} {operation.value}",
-        runtime=RUNTIME,
-        architecture=ARCHITECTURE,
+        role_description=f"{props.resource.name} {operation.value}: its service's log group, one DynamoDB action, X-Ray",
         code=code,
         handler=HANDLER,
-        memory_size=settings.memory_size,
-        timeout=settings.timeout,
-        tracing=lambda_.Tracing.ACTIVE,
         layers=[layer],
         environment=environment,
         log_group=log_group,
-        role=role,
+        memory_size=settings.memory_size,
+        timeout=settings.timeout,
         reserved_concurrent_executions=settings.reserved_concurrency,
         **(_SNAP_START if operation in settings.snap_start else {}),
     )
-    _grant_table_access(function, operation, table)
+    grant_table_action(function, table, ROUTES[operation].dynamodb_action, writes=ROUTES[operation].writes)
     if operation in settings.snap_start:
         Annotations.of(function).acknowledge_warning(
             "@aws-cdk/aws-lambda:snapStartRequirePublish", "build_aliases publishes it: the live alias's version"
         )
+    _acknowledge_synchronous_function(function)
+    return function
+
+
+def service_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    description: str,
+    role_description: str,
+    log_group: logs.ILogGroup,
+    **function_props,
+) -> lambda_.Function:
+    """A function of the service on its runtime, traced, logging to ``log_group``, with a role of its own.
+
+    The role starts with the log group and X-Ray only; every other permission is granted to it after.
+    """
+    role = InlinePolicyRole(
+        scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=role_description
+    )
+    log_group.grant_write(role)
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        description=description,
+        runtime=RUNTIME,
+        architecture=ARCHITECTURE,
+        tracing=lambda_.Tracing.ACTIVE,
+        log_group=log_group,
+        role=role,
+        **function_props,
+    )
     x_ray_needs_a_wildcard = (
         "Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
         "resource-level permissions: AWS documents Resource '*' for them. The statement holds nothing else."
@@ -158,7 +194,6 @@ def _function(
     acknowledge(role, ("AwsSolutions-IAM5[Resource::*]", "Serverless-LambdaStarPermissions"), x_ray_needs_a_wildcard)
     for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
         acknowledge(function, rule, NOT_THE_LATEST_RUNTIME)
-    _acknowledge_synchronous_function(function)
     return function
 
 
@@ -182,12 +217,12 @@ class InlinePolicyRole(iam.Role):
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self)
 
 
-def _grant_table_access(function: lambda_.Function, operation: Operation, table: dynamodb.ITableV2) -> None:
-    """The operation's one DynamoDB action, and the use of a customer-managed table key it needs."""
-    table.grant(function, ROUTES[operation].dynamodb_action)
+def grant_table_action(function: lambda_.IFunction, table: dynamodb.ITableV2, action: str, *, writes: bool) -> None:
+    """One DynamoDB action on the table, and the use of a customer-managed table key it needs."""
+    table.grant(function, action)
     if table.encryption_key is not None:
         # TableV2.grant() grants no KMS actions; a customer-managed key needs them for the data.
-        if ROUTES[operation].writes:
+        if writes:
             table.encryption_key.grant_encrypt_decrypt(function)
         else:
             table.encryption_key.grant_decrypt(function)

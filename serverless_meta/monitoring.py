@@ -10,6 +10,7 @@ fault), and both the alarm and its recovery notify the topic.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Annotations, Duration, Names, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -28,6 +29,7 @@ from serverless_meta.api import operation_methods
 from serverless_meta.compliance import acknowledge
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.props import AlarmThresholds, ServiceProps
+from serverless_meta.workers import ServiceWorker
 
 PERIOD = Duration.minutes(1)
 _ROUTES_LABEL = "the service's methods"
@@ -84,9 +86,11 @@ def build_monitoring(
     functions: Mapping[Operation, lambda_.Function],
     aliases: Mapping[Operation, lambda_.Alias],
     table: dynamodb.ITableV2,
+    worker: ServiceWorker | None,
     topic: sns.ITopic,
 ) -> ServiceMonitoring:
-    """The service's alarms, to ``topic``, and its dashboard; the table's alarms only where it made the table."""
+    """The service's alarms, to ``topic``, and its dashboard; the table's alarms only where it made the table,
+    the worker's where it has one."""
     snap_start = props.functions.snap_start
     return ServiceMonitoring(
         scope,
@@ -99,6 +103,9 @@ def build_monitoring(
             routes=operation_methods(api, props) if props.api.shared_api else None,
             provisioned={op: aliases[op] for op in props.functions.provisioned_concurrency},
             restore_errors=_restore_errors(functions[snap_start[0]].log_group) if snap_start else None,
+            worker=WorkerMetrics(worker, namespace=props.functions.metrics_namespace, service=props.resource.name)
+            if worker
+            else None,
         ),
         timeout=props.functions.timeout,
         owns_table=props.data.makes_table,
@@ -125,9 +132,12 @@ class ServiceMetrics:
         routes: Mapping[Operation, apigateway.Method] | None = None,
         provisioned: Mapping[Operation, lambda_.Alias] | None = None,
         restore_errors: cloudwatch.IMetric | None = None,
+        worker: WorkerMetrics | None = None,
     ) -> None:
-        """``provisioned``: the aliases with provisioned concurrency; ``restore_errors``: failed SnapStart restores."""
+        """``provisioned``: the aliases with provisioned concurrency; ``restore_errors``: failed SnapStart restores;
+        ``worker``: the worker's metrics, where the service has one."""
         self.api = api
+        self.worker = worker
         self.functions = functions
         self.table = table
         self.routes = routes
@@ -254,6 +264,64 @@ class ServiceMetrics:
         return _combined(f"{metric_name}, all operations", "SUM", metrics, [f"FILL({name}, 0)" for name in metrics])
 
 
+class WorkerMetrics:
+    """The metrics of a service's worker: its queues, its function, the changes it failed, its pipe."""
+
+    PIPES_NAMESPACE = "AWS/EventBridge/Pipes"
+    # The pipe's executions that did not deliver everything: each is retried, holding back its shard.
+    PIPE_FAILURES = ("ExecutionFailed", "ExecutionPartiallyFailed", "ExecutionTimeout")
+
+    def __init__(self, worker: ServiceWorker, *, namespace: str, service: str) -> None:
+        """``namespace`` and ``service``: where the worker runtime's Powertools metrics are (ChangesFailed)."""
+        self.dead_letters = worker.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=PERIOD, statistic="Maximum", label="dead letters"
+        )
+        self.waiting = worker.queue.metric_approximate_number_of_messages_visible(
+            period=PERIOD, statistic="Maximum", label="waiting"
+        )
+        self.oldest_change_age = worker.queue.metric_approximate_age_of_oldest_message(
+            period=PERIOD, statistic="Maximum", label="oldest change (s)"
+        )
+        self.invocation_errors = worker.function.metric_errors(period=PERIOD, statistic="Sum", label="failed invocations")
+        self.changes = {
+            outcome: cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=f"Changes{outcome}",
+                dimensions_map={"service": service},
+                period=PERIOD,
+                statistic="Sum",
+                label=f"changes {outcome.lower()}",
+            )
+            for outcome in ("Processed", "Failed")
+        }
+        self.pipe_events = self._pipe_metric(worker.pipe, "EventCount", "events")
+        self.pipe_failures = _combined(
+            "Pipe executions failed or timed out",
+            "SUM",
+            {name.lower(): self._pipe_metric(worker.pipe, name, name) for name in self.PIPE_FAILURES},
+            [f"FILL({name.lower()}, 0)" for name in self.PIPE_FAILURES],
+        )
+
+    def errors(self) -> cloudwatch.MathExpression:
+        """Changes the function failed, and its invocations that failed as a whole (a crash, a timeout, every change)."""
+        return _combined(
+            "Worker errors",
+            "SUM",
+            {"invocation_errors": self.invocation_errors, "changes_failed": self.changes["Failed"]},
+            ["FILL(invocation_errors, 0)", "FILL(changes_failed, 0)"],
+        )
+
+    def _pipe_metric(self, pipe: Any, metric_name: str, label: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=self.PIPES_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"PipeName": pipe.ref},
+            period=PERIOD,
+            statistic="Sum",
+            label=label,
+        )
+
+
 def _restore_errors(log_group: logs.ILogGroup) -> cloudwatch.Metric:
     """Failed SnapStart restores, counted from Lambda's JSON ``platform.restoreReport`` records in ``log_group``.
 
@@ -306,6 +374,8 @@ class ServiceMonitoring(Construct):
         self._start_alarms(service, metrics, thresholds)
         if owns_table:
             self._table_alarms(service, metrics, thresholds)
+        if metrics.worker is not None:
+            self._worker_alarms(service, metrics.worker, thresholds)
         self.dashboard = self._dashboard(service, metrics, timeout)
 
     def _api_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
@@ -394,6 +464,35 @@ class ServiceMonitoring(Construct):
             f"{service}: DynamoDB rejected requests as invalid (counted for the whole account and region)",
         )
 
+    def _worker_alarms(self, service: str, worker: WorkerMetrics, thresholds: AlarmThresholds) -> None:
+        self._alarm(
+            "WorkerDeadLetters",
+            worker.dead_letters,
+            thresholds.worker_dead_letters,
+            f"{service}: changes failed every receive and wait in the worker's dead-letter queue (README: "
+            "inspect them, fix the worker, move them back with aws sqs start-message-move-task)",
+        )
+        self._alarm(
+            "WorkerOldestChangeAge",
+            worker.oldest_change_age,
+            thresholds.worker_oldest_change_age.to_seconds(),
+            f"{service}: a change has waited in the worker's queue {thresholds.worker_oldest_change_age.to_human_string()} "
+            "or more: the worker is failing it, or falling behind",
+        )
+        self._alarm(
+            "WorkerErrors",
+            worker.errors(),
+            thresholds.worker_errors,
+            f"{service}: the worker failed changes (they are retried, then dead-lettered); its log group says why",
+        )
+        self._alarm(
+            "WorkerPipeFailures",
+            worker.pipe_failures,
+            thresholds.pipe_failures,
+            f"{service}: the pipe from the table's stream to the worker's queue failed; it retries until the "
+            "stream drops the record (24 hours): its errors are in the service's log group",
+        )
+
     def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -463,6 +562,8 @@ class ServiceMonitoring(Construct):
             starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[metrics.restore_errors.with_(label="failed")], width=8))
         if starts:
             dashboard.add_widgets(*starts)
+        if metrics.worker is not None:
+            dashboard.add_widgets(*self._worker_widgets(metrics.worker))
         # The throttle and system-error expressions each sum per-operation metrics with the same ids:
         # CloudWatch wants them in separate graphs.
         dashboard.add_widgets(
@@ -484,3 +585,20 @@ class ServiceMonitoring(Construct):
             ),
         )
         return dashboard
+
+    @staticmethod
+    def _worker_widgets(worker: WorkerMetrics) -> list[cloudwatch.IWidget]:
+        return [
+            cloudwatch.GraphWidget(
+                title="Worker: changes",
+                left=[worker.changes["Processed"], worker.changes["Failed"], worker.invocation_errors],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Worker: queue", left=[worker.waiting], right=[worker.oldest_change_age], width=6
+            ),
+            cloudwatch.GraphWidget(title="Worker: dead letters", left=[worker.dead_letters], width=6),
+            cloudwatch.GraphWidget(
+                title="Worker: pipe", left=[worker.pipe_events], right=[worker.pipe_failures.with_(label="failed")], width=6
+            ),
+        ]

@@ -12,6 +12,7 @@ passed explicitly is never mistaken for the default (``recovery_period_days=35``
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,55 @@ class AlarmThresholds:
     """Invocations in a minute that found every provisioned environment busy and started cold."""
     snap_start_restore_errors: int = 1
     """Execution environments in a minute that failed to restore from their SnapStart snapshot."""
+    worker_dead_letters: int = 1
+    """Changes in the worker's dead-letter queue: each failed every receive the queue allows."""
+    worker_oldest_change_age: Duration = Duration.minutes(5)
+    """How long the oldest change has waited in the worker's queue: the worker is failing or falling behind."""
+    worker_errors: int = 1
+    """Changes the worker's function failed in a minute, and its invocations that failed as a whole."""
+    pipe_failures: int = 1
+    """Executions of the pipe from the table's stream to the worker's queue that failed or timed out in a minute."""
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A function of yours that receives every change to the service's items, one at a time, after the API answered.
+
+    ``handler`` names a plain Python function (``module.function`` in ``code``) taking a
+    ``crud_worker.Change``: the operation, the owner, the item before and after (as clients see it),
+    and ``change.update({...})``, which merges attributes into the item. Changes reach it in order
+    per item, through a FIFO queue; one that fails is retried up to ``max_receive_count`` times, then
+    kept in a dead-letter queue. ``Worker.from_directory("workers/feedback", "feedback_worker.categorize")``
+    is the usual way to name one.
+    """
+
+    code: lambda_.Code
+    """The function's code: your directory, with the module that holds ``handler``."""
+    handler: str
+    """``module.function``: the function each change is given to."""
+    timeout: Duration = defaults.WORKER_TIMEOUT
+    """How long one invocation (a batch of changes) may run, up to 15 minutes."""
+    memory_size: int = defaults.WORKER_MEMORY_SIZE
+    """Memory of the function, MiB."""
+    batch_size: int = defaults.WORKER_BATCH_SIZE
+    """Changes per invocation, 1 to 10 (a FIFO queue's most)."""
+    max_receive_count: int = defaults.WORKER_MAX_RECEIVE_COUNT
+    """How many times a change is delivered before it is kept in the dead-letter queue."""
+    max_concurrency: int | None = defaults.WORKER_MAX_CONCURRENCY
+    """Invocations at once (2 to 1000), capped where the queue is read, so nothing is throttled; None: no cap."""
+    visibility_timeout: Duration | None = None
+    """How long a delivered change stays hidden from other invocations; at least 6 times ``timeout``.
+    Left out: 6 times ``timeout``."""
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str], handler: str, **settings: Any) -> Worker:
+        """A worker whose code is the directory ``path`` (deployed as it is, no bundling), e.g.
+        ``Worker.from_directory("workers/feedback", "feedback_worker.categorize", timeout=Duration.seconds(60))``."""
+        return cls(code=lambda_.Code.from_asset(os.fspath(path)), handler=handler, **settings)
+
+    @property
+    def queue_visibility_timeout(self) -> Duration:
+        return self.visibility_timeout or Duration.seconds(self.timeout.to_seconds() * defaults.VISIBILITY_TIMEOUT_FACTOR)
 
 
 @dataclass(frozen=True)
@@ -180,6 +230,7 @@ class ServiceProps:
     edge: EdgeProps
     monitoring: MonitoringProps
     encryption_key: kms.IKey | None
+    worker: Worker | None = None
 
 
 _RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -191,10 +242,14 @@ _GROUP_NAME = re.compile(r"^[^,\s]{1,128}$")
 # Cognito's custom scope names (RFC 6749's scope-token, less the "/" that joins it to the resource server).
 _SCOPE_NAME = re.compile(r"^[\x21\x23-\x2e\x30-\x5b\x5d-\x7e]{1,256}$")
 _DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
 # API Gateway ends an integration at 29 s: a function allowed longer would be cut off mid-write.
 API_GATEWAY_TIMEOUT = Duration.seconds(29)
 # AWS Backup keeps a recovery point in cold storage for at least 90 days.
 COLD_STORAGE_MINIMUM = Duration.days(90)
+# Lambda's longest timeout, and SQS's longest visibility timeout.
+LAMBDA_TIMEOUT = Duration.minutes(15)
+SQS_VISIBILITY_TIMEOUT = Duration.hours(12)
 
 
 def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
@@ -226,6 +281,8 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     props = dataclasses.replace(props, api=check.shared_api(scope, props) if props.api.shared_api else _own_api(props.api))
     check.edge(props.edge)
     check.monitoring(props.monitoring)
+    if props.worker is not None:
+        check.worker(props.worker, props.resource.operations, props.data.table)
     return props
 
 
@@ -450,6 +507,57 @@ class _Checker:
         if monitoring.alarm_email is not None and not _EMAIL.match(monitoring.alarm_email):
             raise self.fail("alarm_email", monitoring.alarm_email, "an email address")
 
+    def worker(self, worker: Worker, operations: tuple[Operation, ...], table: dynamodb.ITableV2 | None) -> None:
+        if not isinstance(worker, Worker):
+            raise self.fail("worker", worker, "a Worker, e.g. Worker.from_directory('workers/feedback', 'module.function')")
+        if not {Operation.CREATE, Operation.UPDATE, Operation.DELETE} & set(operations):
+            raise self.fail("worker", worker.handler, "left out unless the service offers create, update or delete: "
+                            "a worker receives the changes the API makes")
+        if not isinstance(worker.handler, str) or not _HANDLER.match(worker.handler):
+            raise self.fail("worker.handler", worker.handler, "module.function, e.g. 'feedback_worker.categorize'")
+        if not 1 <= worker.timeout.to_seconds() <= LAMBDA_TIMEOUT.to_seconds():
+            raise self.fail("worker.timeout", worker.timeout, "from 1 second to 15 minutes (Lambda's range)")
+        if not 128 <= worker.memory_size <= 10_240:
+            raise self.fail("worker.memory_size", worker.memory_size, "from 128 to 10240 MiB (Lambda's range)")
+        if not 1 <= worker.batch_size <= 10:
+            raise self.fail("worker.batch_size", worker.batch_size, "from 1 to 10 (the most Lambda reads from a FIFO queue)")
+        if not 1 <= worker.max_receive_count <= 1000:
+            raise self.fail("worker.max_receive_count", worker.max_receive_count, "from 1 to 1000 (SQS's range)")
+        if worker.max_concurrency is not None and not 2 <= worker.max_concurrency <= 1000:
+            raise self.fail("worker.max_concurrency", worker.max_concurrency, "from 2 to 1000 (Lambda's range), or None")
+        visibility = worker.queue_visibility_timeout.to_seconds()
+        least = worker.timeout.to_seconds() * defaults.VISIBILITY_TIMEOUT_FACTOR
+        if not least <= visibility <= SQS_VISIBILITY_TIMEOUT.to_seconds():
+            raise self.fail(
+                "worker.visibility_timeout",
+                worker.queue_visibility_timeout,
+                f"at least {defaults.VISIBILITY_TIMEOUT_FACTOR} times the worker's timeout ({least} seconds), as AWS "
+                "advises for a queue Lambda reads, so that no change is delivered again while it is being worked "
+                "on, and at most 12 hours (SQS's longest)",
+            )
+        self.worker_table(table)
+
+    def worker_table(self, table: dynamodb.ITableV2 | None) -> None:
+        """A worker reads its table's stream: one the construct can turn on, or one it is told of."""
+        if table is None or _service_that_made(table, "table") is not None:
+            return  # made by a ServerlessCrudApi: the construct turns its stream on
+        if isinstance(table, dynamodb.TableV2):
+            view = stream_view_type(table)
+            if view != defaults.STREAM_VIEW_TYPE.value:
+                raise self.fail(
+                    "table",
+                    table.node.path,
+                    f"a table with a stream of new and old images for the worker (dynamo_stream="
+                    f"StreamViewType.NEW_AND_OLD_IMAGES; its stream is {view or 'off'})",
+                )
+        elif table.table_stream_arn is None:
+            raise self.fail(
+                "table",
+                table.table_name,
+                "a table whose stream the worker can read: import it with TableV2.from_table_attributes(..., "
+                "table_stream_arn=...) (a stream of new and old images), or pass a table made in this app",
+            )
+
 
 def _own_api(api: ApiProps) -> ApiProps:
     """The settings of an API the service makes itself, with the defaults for those left out."""
@@ -463,11 +571,31 @@ def _own_api(api: ApiProps) -> ApiProps:
 
 
 def _api_owner(api: Any) -> Any:
-    """The ServerlessCrudApi that made ``api`` (its scope, exposing it as ``api`` with its checked ``props``)."""
-    owner = getattr(getattr(api, "node", None), "scope", None)
-    if getattr(owner, "api", None) is api and isinstance(getattr(owner, "props", None), ServiceProps):
+    """The ServerlessCrudApi that made ``api``."""
+    return _service_that_made(api, "api")
+
+
+def _service_that_made(resource: Any, attribute: str) -> Any:
+    """The ServerlessCrudApi that made ``resource`` (its scope, exposing it as ``attribute``, with checked ``props``)."""
+    owner = getattr(getattr(resource, "node", None), "scope", None)
+    if getattr(owner, attribute, None) is resource and isinstance(getattr(owner, "props", None), ServiceProps):
         return owner
     return None
+
+
+def made_by_a_service(table: dynamodb.ITableV2) -> bool:
+    """Whether a ServerlessCrudApi of this app made ``table`` (and so may turn its stream on)."""
+    return _service_that_made(table, "table") is not None
+
+
+def stream_view_type(table: dynamodb.TableV2) -> str | None:
+    """The stream view type of a table made in this app, or None without a stream.
+
+    Read from its CloudFormation properties: the L1's own getter fails (jsii cannot serialize the
+    specification TableV2 leaves for a table without a stream), and TableV2 exposes no getter.
+    """
+    properties = Stack.of(table).resolve(table.node.default_child._cfn_properties)
+    return (properties.get("streamSpecification") or {}).get("streamViewType")
 
 
 def _show(value: Any) -> str:

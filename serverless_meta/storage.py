@@ -10,9 +10,11 @@ from serverless_meta.props import ServiceProps
 
 
 def build_table(scope: Construct, props: ServiceProps) -> dynamodb.TableV2:
-    """An on-demand table with point-in-time recovery, deletion protection and the requested replicas."""
+    """An on-demand table with point-in-time recovery, deletion protection and the requested replicas;
+    with a worker, a stream of each change's new and old images."""
     table_props = defaults.table(
         recovery_period_days=props.data.recovery_period_days or defaults.RECOVERY_PERIOD_DAYS,
         replica_regions=props.data.replica_regions,
+        stream=props.worker is not None,
     )
     return dynamodb.TableV2(scope, "Table", **defaults.kwargs(table_props))

@@ -29,8 +29,16 @@ VERSION = "version"
 """Counts the item's writes, from 1; items written before versions existed have none (version 0)."""
 EXPIRES_AT = "expiresAt"
 """Epoch seconds after which the table's time to live removes a record (idempotency records only)."""
+WRITTEN_BY = "writtenBy"
+"""Who wrote the item last: WRITER_API (the handler's create and replace) or WRITER_WORKER (a worker's
+write-back), so that a worker's own writes never come back to it as new work. Items written before
+the marker existed have none until their next write."""
+WRITER_API = "api"
+WRITER_WORKER = "worker"
 
-STORED_ATTRIBUTES = frozenset({PARTITION_KEY, SORT_KEY, DATA_ATTRIBUTE, CREATED_AT, UPDATED_AT, VERSION, EXPIRES_AT})
+STORED_ATTRIBUTES = frozenset(
+    {PARTITION_KEY, SORT_KEY, DATA_ATTRIBUTE, CREATED_AT, UPDATED_AT, VERSION, EXPIRES_AT, WRITTEN_BY}
+)
 """The top-level attributes of every stored item: the id and timestamp attributes must be named otherwise."""
 
 ETAG_ATTRIBUTE = "etag"

@@ -24,6 +24,8 @@ from crud_api.contract import (
     IDEMPOTENCY_WINDOW_SECONDS,
     UPDATED_AT,
     VERSION,
+    WRITER_API,
+    WRITTEN_BY,
 )
 from crud_api.repository import COMPLETED, IN_PROGRESS, ConditionFailed, ItemKey, ItemRepository
 from crud_api.settings import Settings
@@ -164,7 +166,7 @@ class ItemService:
         try:
             stored = self._repository.update(
                 self._key(owner, item_id),
-                {DATA_ATTRIBUTE: dict(data), UPDATED_AT: _iso(self._clock())},
+                {DATA_ATTRIBUTE: dict(data), UPDATED_AT: _iso(self._clock()), WRITTEN_BY: WRITER_API},
                 versions=versions,
             )
         except ConditionFailed as failed:
@@ -196,6 +198,7 @@ class ItemService:
             UPDATED_AT: _iso(now),
             DATA_ATTRIBUTE: dict(data),
             VERSION: 1,
+            WRITTEN_BY: WRITER_API,
         }
         if self._settings.timestamp_attribute:
             stored[self._settings.timestamp_attribute] = int(now.timestamp())

@@ -153,8 +153,8 @@ def _app(arguments: argparse.Namespace, *, reuse: bool) -> LocalApp:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
-    from serverless_meta.local.dynamodb import DynamoDBUnavailable
-    from serverless_meta.local.server import LocalServer
+    from serverless_meta.local.aws import EmbeddedAwsUnavailable
+    from serverless_meta.local.server import DEAD_LETTERS_PATH, LocalServer
 
     if arguments.debugpy is not None and not arguments.debug:
         log.error("--debugpy needs --debug FUNCTION: the function whose environment a debugger attaches to")
@@ -173,7 +173,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     except OSError as error:
         log.error("Cannot listen on %s:%d: %s", arguments.host, arguments.port, error.strerror or error)
         return 1
-    except (BotoCoreError, DynamoDBUnavailable) as error:
+    except (BotoCoreError, EmbeddedAwsUnavailable) as error:
         log.error("Cannot use DynamoDB at %s: %s", arguments.dynamodb_endpoint or "the embedded server", error)
         return 1
     server.start()
@@ -181,6 +181,11 @@ def _serve(arguments: argparse.Namespace) -> int:
         for method, path, target in server.gateway.routes():
             log.info("  %-7s %s%s  -> %s", method, server.url, path, target)
         log.info("DynamoDB: %s", arguments.dynamodb_endpoint or f"embedded (moto, in memory, at {server.dynamodb.endpoint})")
+        if server.pipeline is not None and server.pipeline.descriptions:
+            log.info("SQS: embedded (moto, in memory, at %s)", server.aws.endpoint)
+            for description in server.pipeline.descriptions:
+                log.info("  %s", description)
+            log.info("Dead letters: %s%s", server.url, DEAD_LETTERS_PATH)
         for api, url in server.openapi_urls():
             log.info("OpenAPI document of %s: %s", api.path, url)
         log.info("Serving on %s (Ctrl-C stops)", server.url)

@@ -1,73 +1,42 @@
-"""The DynamoDB every function's environments share: moto's server on a private loopback port, or any compatible server.
+"""The DynamoDB every function's environments share: the embedded one (``aws.py``), or any compatible server.
 
-The functions run in worker processes of their own, so the embedded DynamoDB must be one they
-can all reach: moto's DynamoDB application in a child process of local mode, on a port the
-system picks, served by waitress (moto's own server runs on werkzeug's development server,
-which closes the connection after every response; waitress keeps boto3's connections open).
-Run as ``python -m serverless_meta.local.dynamodb``, it prints its port and serves until its
-standard input closes, which happens when local mode ends, however it ends.
+Local mode creates the templates' tables there, with the streams the templates ask for, and finds
+each stream for the pipes that read it. A server without streams (dynalite, or any that does not
+answer DynamoDB Streams' API) serves the tables all the same; the pipes that would read them are
+said at startup not to run.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterable
+from typing import Any
 
-import boto3
-from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from serverless_meta.local.aws import LOCAL_CREDENTIALS, local_client
 from serverless_meta.local.template import Table
-
-# Whatever DynamoDB-compatible server it is, it is local: never sign with real credentials.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
-
-
-class DynamoDBUnavailable(Exception):
-    """The embedded DynamoDB did not start."""
 
 
 class LocalDynamoDB:
-    """moto's DynamoDB in a child process, unless ``endpoint`` names a server to use."""
+    """The DynamoDB at ``endpoint``: its tables, and their streams."""
 
-    def __init__(self, endpoint: str | None = None) -> None:
-        self._process: subprocess.Popen[str] | None = None
-        if endpoint is None:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "serverless_meta.local.dynamodb"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )
-            port = self._process.stdout.readline().strip()
-            if not port.isdigit():
-                self.stop()
-                raise DynamoDBUnavailable("the embedded DynamoDB (moto's server) did not start; its error is above")
-            endpoint = f"http://127.0.0.1:{port}"
+    def __init__(self, endpoint: str | None) -> None:
         self.endpoint = endpoint
-
-    @property
-    def embedded(self) -> bool:
-        return self._process is not None
 
     @property
     def environment(self) -> dict[str, str]:
         """What a function's environment needs so that its boto3 clients use this DynamoDB."""
         return {"AWS_ENDPOINT_URL_DYNAMODB": self.endpoint, **LOCAL_CREDENTIALS}
 
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client of ``dynamodb`` or ``dynamodbstreams`` at this server."""
+        return local_client(service, self.endpoint, region)
+
     def create_tables(self, tables: Iterable[Table]) -> list[str]:
         """Create the tables that do not exist yet (an external server may hold them already)."""
         created = []
         for table in tables:
-            client = boto3.client(
-                "dynamodb",
-                endpoint_url=self.endpoint,
-                region_name=table.region,
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-                config=Config(retries={"max_attempts": 2}),
-            )
+            client = self.client("dynamodb", table.region)
             if table.name in client.list_tables()["TableNames"]:
                 continue
             request = {
@@ -80,41 +49,27 @@ class LocalDynamoDB:
                 request["GlobalSecondaryIndexes"] = table.global_secondary_indexes
             if table.local_secondary_indexes:
                 request["LocalSecondaryIndexes"] = table.local_secondary_indexes
+            if table.stream_view_type:
+                request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
             client.create_table(**request)
             created.append(table.name)
         return created
 
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stdin.close()  # it ends on end-of-file
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process.stdout.close()
-            self._process = None
+    def stream_of(self, table: Table) -> tuple[str | None, str | None]:
+        """The ARN of the table's stream and None, or None and why the server offers none.
 
-
-def _serve() -> None:
-    import waitress
-    from moto.moto_server.werkzeug_app import create_backend_app
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: local mode stops this itself
-    # Local fake credentials for moto's request signing checks, whatever this process inherited.
-    os.environ.update(LOCAL_CREDENTIALS)
-    server = waitress.create_server(
-        create_backend_app("dynamodb"), host="127.0.0.1", port=0, threads=8, ident="serverless-meta-dynamodb"
-    )
-
-    def exit_with_parent() -> None:
-        sys.stdin.read()
-        os._exit(0)
-
-    threading.Thread(target=exit_with_parent, daemon=True).start()
-    print(server.effective_port, flush=True)
-    server.run()
-
-
-if __name__ == "__main__":
-    _serve()
+        A table an external server held already gets the stream its template asks for.
+        """
+        try:
+            client = self.client("dynamodb", table.region)
+            description = client.describe_table(TableName=table.name)["Table"]
+            if not description.get("LatestStreamArn") and table.stream_view_type:
+                specification = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
+                description = client.update_table(TableName=table.name, StreamSpecification=specification)["TableDescription"]
+            arn = description.get("LatestStreamArn")
+            if not arn:
+                return None, f"table {table.name} has no stream there"
+            self.client("dynamodbstreams", table.region).describe_stream(StreamArn=arn, Limit=1)
+        except (BotoCoreError, ClientError) as error:
+            return None, f"it does not serve DynamoDB Streams: {' '.join(str(error).split())}"
+        return arn, None

@@ -1,4 +1,5 @@
-"""API Gateway REST proxy events (payload format 1.0), as API Gateway builds them for Lambda."""
+"""Events as AWS builds them for Lambda: API Gateway REST proxy events (payload format 1.0), and the
+batches Lambda's event source mapping reads from an SQS queue."""
 
 from __future__ import annotations
 
@@ -107,3 +108,35 @@ def _body(body: bytes | None, binary: bool) -> tuple[str | None, bool]:
     if binary:
         return base64.b64encode(body).decode("ascii"), True
     return body.decode("utf-8", errors="replace"), False
+
+
+def sqs_event(messages: Sequence[Mapping[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda invokes a function with for ``messages`` (as ReceiveMessage returns them, with all
+    their attributes) from the queue ``queue_arn``."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": dict(message.get("Attributes", {})),
+                "messageAttributes": {
+                    name: _message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
+def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute

@@ -10,8 +10,9 @@ environments, up to the function's concurrency (its ``ReservedConcurrentExecutio
 
 An environment that overruns the function's timeout is stopped at the timeout, one that dies is
 reported as Lambda reports a runtime that exited; either way the next invocation gets a fresh one.
-When a file in a function's code directory changes, its warm environments are retired: the next
-invocation is a cold start with the new code.
+When a file in a function's code directory (or in one of its layers) changes, its warm environments
+are retired: the next invocation is a cold start with the new code. A layer's ``python`` directory
+is on the function's path after its code, as Lambda puts ``/opt/python`` after ``/var/task``.
 """
 
 from __future__ import annotations
@@ -132,10 +133,10 @@ class _Environment:
 
 
 class _CodeWatch:
-    """Notices when a code directory changes: newest modification time and file count, checked twice a second."""
+    """Notices when code directories change: newest modification time and file count, checked twice a second."""
 
-    def __init__(self, code_dir: Path) -> None:
-        self._code_dir = code_dir
+    def __init__(self, code_dirs: tuple[Path, ...]) -> None:
+        self._code_dirs = code_dirs
         self._lock = threading.Lock()
         self._checked_at = time.monotonic()
         self._fingerprint = self._take()
@@ -153,7 +154,9 @@ class _CodeWatch:
             return self.generation
 
     def _take(self) -> tuple[int, int]:
-        files = [p for p in self._code_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        files = [
+            p for code_dir in self._code_dirs for p in code_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        ]
         return max((p.stat().st_mtime_ns for p in files), default=0), len(files)
 
 
@@ -236,11 +239,13 @@ class LocalFunctions:
         """``runners``: how to run each function that can run (by key); the others are reported by ``unavailable``."""
         # Read by every worker, written by nobody: it reaches end-of-file when this process ends.
         self._parent_fd, self._parent_write_fd = os.pipe()
-        watches: dict[Path, _CodeWatch] = {}
+        watches: dict[tuple[Path, ...], _CodeWatch] = {}
         self._pools: dict[str, _Pool] = {}
         for key, runner in runners.items():
             function = functions[key]
-            watch = watches.setdefault(function.code_dir, _CodeWatch(function.code_dir))
+            watch = watches.get(function.watched_dirs) or watches.setdefault(
+                function.watched_dirs, _CodeWatch(function.watched_dirs)
+            )
             self._pools[key] = _Pool(function, runner, _variables(function, runner, extra_environment), watch)
 
     def __contains__(self, key: str) -> bool:
@@ -327,6 +332,9 @@ def _variables(function: Function, runner: Runner, extra: Mapping[str, str]) -> 
         "LAMBDA_TASK_ROOT": str(function.code_dir),
         **extra,
     }
+    if function.layer_dirs:
+        # After the task root, as Lambda puts /opt/python after /var/task.
+        variables["PYTHONPATH"] = os.pathsep.join(str(layer) for layer in function.layer_dirs)
     if runner.attached:
         variables["_SERVERLESS_META_ATTACHED"] = "1"
     if runner.debugpy_port is not None:

@@ -36,7 +36,7 @@ class Choice:
 
 
 def choose(runtime: str, code_dirs: Iterable[Path]) -> Choice:
-    """The interpreter for the functions of ``runtime`` (``python3.12``) whose code is in ``code_dirs``."""
+    """The interpreter for the functions of ``runtime`` (``python3.12``) whose code (and their layers') is in ``code_dirs``."""
     own = f"python{sys.version_info.major}.{sys.version_info.minor}"
     server = Choice(sys.executable, f"{own} (this server's)")
     if runtime == own:
@@ -44,7 +44,10 @@ def choose(runtime: str, code_dirs: Iterable[Path]) -> Choice:
     found = shutil.which(runtime)
     if found is None:
         return _fallback(server, f"{runtime} is not on PATH")
-    needed = sorted(set().union(*(imported_packages(code_dir) for code_dir in code_dirs)))
+    code_dirs = list(code_dirs)
+    # A function's code may import its layers' modules (and a layer its function's): all are the code's own.
+    own = set().union(*(own_modules(code_dir) for code_dir in code_dirs))
+    needed = sorted(set().union(*(imported_packages(code_dir) for code_dir in code_dirs)) - own)
     try:
         probe = subprocess.run(
             [found, "-c", _PROBE, *needed], capture_output=True, text=True, timeout=_PROBE_SECONDS, check=False
@@ -75,9 +78,7 @@ def imported_packages(code_dir: Path) -> set[str]:
 
     Imports inside ``try`` are left out: code that guards an import has a way without it.
     """
-    own = {path.stem for path in code_dir.glob("*.py")} | {
-        path.name for path in code_dir.iterdir() if path.is_dir() and not path.name.startswith((".", "__"))
-    }
+    own = own_modules(code_dir)
     found: set[str] = set()
     for source in code_dir.rglob("*.py"):
         if "__pycache__" in source.parts:
@@ -88,6 +89,13 @@ def imported_packages(code_dir: Path) -> set[str]:
             continue  # the function's own INIT reports it
         found |= _unguarded_imports(tree)
     return {name for name in found if name not in own and name not in sys.stdlib_module_names}
+
+
+def own_modules(code_dir: Path) -> set[str]:
+    """The top-level modules and packages of a code directory."""
+    return {path.stem for path in code_dir.glob("*.py")} | {
+        path.name for path in code_dir.iterdir() if path.is_dir() and not path.name.startswith((".", "__"))
+    }
 
 
 def _unguarded_imports(tree: ast.AST) -> set[str]:

@@ -20,6 +20,8 @@ from serverless_meta.handlers.crud_api import contract
 from serverless_meta.local.template import Function, LocalApp, Method, RestApi
 
 HANDLER = "crud_api.app.lambda_handler"
+# A worker's function: its service's items may carry attributes the worker derived and wrote back.
+WORKER_HANDLER = "crud_worker.runtime.handler"
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _ANY_EXPANDS_TO = ("get", "post", "put", "patch", "delete")
 _JSON = "application/json"
@@ -85,6 +87,12 @@ class _Builder:
         self.app = app
         self.api = api
         self.region = next((f.region for f in app.functions.values()), "us-east-1")
+        self.worked = {
+            (f.environment.get("TABLE_NAME"), f.environment.get("RESOURCE_NAME"))
+            for f in app.functions.values()
+            if f.handler == WORKER_HANDLER
+        }
+        """(table, resource) of every resource a worker writes back to."""
         self.schemas: dict[str, Any] = {
             "Error": {
                 "type": "object",
@@ -197,6 +205,7 @@ class _CrudOperation:
     def __init__(self, name: str, environment: Mapping[str, str]) -> None:
         self.name = name
         self.resource = environment["RESOURCE_NAME"]
+        self.table = environment.get("TABLE_NAME")
         self.id_attribute = environment.get("ID_ATTRIBUTE", "id")
         self.timestamp_attribute = environment.get("TIMESTAMP_ATTRIBUTE") or None
         self.item_schema = json.loads(environment["ITEM_SCHEMA"]) if environment.get("ITEM_SCHEMA") else None
@@ -304,14 +313,16 @@ class _CrudOperation:
             "description": "The client's attributes; the server owns " + ", ".join(forbidden),
             "allOf": [schema, {"not": {"anyOf": [{"required": [name]} for name in forbidden]}}],
         }
-        builder.schemas[self.title] = _with_owned(schema, owned)
+        derived = (self.table, self.resource) in builder.worked
+        builder.schemas[self.title] = _with_owned(schema, owned, derived=derived)
         builder.schemas[f"{self.title}Page"] = {
             "type": "object",
             "required": ["items", "next"],
             "properties": {
                 "items": {"type": "array", "items": _with_owned(schema, {
                     **owned, contract.ETAG_ATTRIBUTE: {"type": "string", "readOnly": True,
-                                                       "description": "The item's ETag, for If-Match"}})},
+                                                       "description": "The item's ETag, for If-Match"}},
+                    derived=derived)},
                 "next": {"type": ["string", "null"], "description": "Pass as ?next= for the next page; null at the end"},
             },
         }
@@ -330,9 +341,17 @@ def _is_ours(function: Function) -> bool:
     return function.handler == HANDLER and "RESOURCE_NAME" in function.environment
 
 
-def _with_owned(schema: Mapping[str, Any], owned: Mapping[str, Any]) -> dict[str, Any]:
-    """The item schema with the server's attributes added (and the rules that could not hold with them left out)."""
-    merged = {k: v for k, v in schema.items() if k not in ("minProperties", "maxProperties", "propertyNames", "not")}
+def _with_owned(schema: Mapping[str, Any], owned: Mapping[str, Any], *, derived: bool = False) -> dict[str, Any]:
+    """The item schema with the server's attributes added (and the rules that could not hold with them left out).
+
+    ``derived``: a worker writes attributes of its own onto the items, so an item may hold more than the schema names.
+    """
+    left_out = {"minProperties", "maxProperties", "propertyNames", "not"}
+    if derived:
+        left_out |= {"additionalProperties", "unevaluatedProperties"}
+    merged = {k: v for k, v in schema.items() if k not in left_out}
+    if derived:
+        merged["description"] = "A worker adds attributes it derives to the item a moment after each write."
     merged["type"] = "object"
     merged["properties"] = {**schema.get("properties", {}), **owned}
     merged["required"] = sorted({*schema.get("required", []), *owned})

@@ -25,10 +25,12 @@ import waitress
 from waitress import wasyncore
 
 from serverless_meta.local import interpreters, openapi
+from serverless_meta.local.aws import EmbeddedAws
 from serverless_meta.local.cognito import LocalUserPools
 from serverless_meta.local.dynamodb import LocalDynamoDB
 from serverless_meta.local.functions import LocalFunctions, Runner
 from serverless_meta.local.gateway import HttpRequest, HttpResponse, LocalGateway
+from serverless_meta.local.pipeline import LocalPipeline
 from serverless_meta.local.template import Function, LocalApp, RestApi
 
 log = logging.getLogger("serverless_meta.local")
@@ -62,16 +64,22 @@ class LocalServer:
     ) -> None:
         for warning in app.warnings:
             log.warning("%s", warning)
-        self.dynamodb = LocalDynamoDB(dynamodb_endpoint)
+        # The embedded services: DynamoDB unless another is named, and the queues wherever DynamoDB is.
+        self.aws = EmbeddedAws() if dynamodb_endpoint is None or app.queues else None
+        self.dynamodb = LocalDynamoDB(dynamodb_endpoint or self.aws.endpoint)
         self.functions: LocalFunctions | None = None
+        self.pipeline: LocalPipeline | None = None
         try:
             self.dynamodb.create_tables(app.tables)
             self.user_pools = LocalUserPools(app.user_pools, state_dir)
             runners = _runners(app.functions, tuple(debug), debugpy_port)
-            self.functions = LocalFunctions(
-                app.functions, runners, {**self.dynamodb.environment, **_LOCAL_FUNCTION_ENVIRONMENT}
-            )
+            environment = {**self.dynamodb.environment, **_LOCAL_FUNCTION_ENVIRONMENT}
+            if self.aws is not None:
+                environment["AWS_ENDPOINT_URL_SQS"] = self.aws.endpoint
+            self.functions = LocalFunctions(app.functions, runners, environment)
             self.gateway = LocalGateway(app.apis, app.functions, self.functions, self.user_pools)
+            if self.aws is not None:
+                self.pipeline = LocalPipeline(app, dynamodb=self.dynamodb, sqs_endpoint=self.aws.endpoint, functions=self.functions)
             self._app = app
             concurrency = sum(function.reserved_concurrency or 10 for function in app.functions.values())
             self._http = waitress.create_server(
@@ -99,6 +107,8 @@ class LocalServer:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._http.run, name="serverless-meta-local", daemon=True)
         self._thread.start()
+        if self.pipeline is not None:
+            self.pipeline.start()
 
     def stop(self, grace_seconds: float = 30) -> None:
         """Stop accepting, let requests in flight finish (up to ``grace_seconds``), then close everything."""
@@ -133,6 +143,17 @@ class LocalServer:
         body = openapi.document_json(self._app, api, server_url=self.url).encode()
         return HttpResponse(200, [("Content-Type", "application/json")], body)
 
+    def _dead_letters(self, method: str, target: str) -> HttpResponse | None:
+        """The messages the local dead-letter queues hold, as JSON; None for any other request.
+
+        A stage name holds no dot, so no API's route starts ``/.serverless-meta/``.
+        """
+        if method not in ("GET", "HEAD") or target.split("?", 1)[0] != DEAD_LETTERS_PATH:
+            return None
+        entries = self.pipeline.dead_letters.all() if self.pipeline is not None else []
+        body = json.dumps({"deadLetters": entries}, indent=2).encode()
+        return HttpResponse(200, [("Content-Type", "application/json")], body)
+
     def _in_loop(self, thunk: Callable[[], None]) -> None:
         """Run ``thunk`` in the server's loop thread; once the loop has closed its trigger, it has nothing left to do."""
         try:
@@ -141,9 +162,12 @@ class LocalServer:
             log.debug("The server's loop had already closed")
 
     def _stop_backends(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.stop()
         if self.functions is not None:
             self.functions.stop()
-        self.dynamodb.stop()
+        if self.aws is not None:
+            self.aws.stop()
 
     def _serve(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The WSGI application: one request through the gateway, logged on one line before it is answered."""
@@ -155,7 +179,7 @@ class LocalServer:
                 request = HttpRequest(
                     method, target, _headers(environ), environ["wsgi.input"].read(), environ.get("REMOTE_ADDR", "")
                 )
-                response = self._openapi(method, target) or self.gateway.handle(request)
+                response = self._openapi(method, target) or self._dead_letters(method, target) or self.gateway.handle(request)
             except Exception:  # a fault of local mode's own: say so, and keep serving
                 request_id = str(uuid.uuid4())
                 log.exception("%s %s: local mode failed (request %s)", method, target, request_id)
@@ -173,6 +197,7 @@ class LocalServer:
 
 
 _OPENAPI_PATH = re.compile(r"/restapis/([^/]+)/openapi\.json")
+DEAD_LETTERS_PATH = "/.serverless-meta/dead-letters"
 _HOP_BY_HOP = {"content-length", "connection", "transfer-encoding", "keep-alive"}
 
 
@@ -204,7 +229,7 @@ def _runners(functions: Mapping[str, Function], debug: tuple[str, ...], debugpy_
             runnable[key] = function
     code_dirs: dict[str, list[Path]] = {}
     for function in runnable.values():
-        code_dirs.setdefault(function.runtime, []).append(function.code_dir)
+        code_dirs.setdefault(function.runtime, []).extend(function.watched_dirs)
     choices = interpreters.choose_all(code_dirs)
     for runtime, choice in choices.items():
         if choice.fallback_reason:

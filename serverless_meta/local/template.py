@@ -1,4 +1,6 @@
-"""What local mode needs from synthesized CloudFormation templates: APIs, functions, tables, user pools.
+"""What local mode needs from synthesized CloudFormation templates: APIs, functions and their layers,
+tables and their streams, user pools, queues, the pipes from streams to queues, and the event source
+mappings from queues to functions.
 
 Read from the templates themselves, not from our construct, so that local mode serves any
 REST API a CDK app defines as it will be deployed.
@@ -29,6 +31,8 @@ class Table:
     attribute_definitions: list[dict[str, str]]
     global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
     local_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+    stream_view_type: str | None = None
+    """The stream the template asks for (``NEW_AND_OLD_IMAGES``...), or None without one."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,62 @@ class Function:
     reserved_concurrency: int | None = None
     unavailable: str | None = None
     """Why local mode cannot run it (no code directory, not Python), or None."""
+    layer_dirs: tuple[Path, ...] = ()
+    """The ``python`` directories of its layers that are assets of the assembly, in the template's order:
+    on its path, as Lambda puts layers' content under /opt/python."""
+
+    @property
+    def watched_dirs(self) -> tuple[Path, ...]:
+        """Where its code lives: an edit in any of these is new code."""
+        return (self.code_dir, *self.layer_dirs) if self.code_dir else self.layer_dirs
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    path: str
+    """The queue's construct path (``Stack/Feedback/WorkerQueue``), or its key."""
+    name: str
+    region: str
+    fifo: bool
+    visibility_timeout: int
+    content_based_deduplication: bool = False
+    dead_letter_queue: str | None = None
+    """The key of the queue its messages move to after ``max_receive_count`` receives, or None."""
+    max_receive_count: int | None = None
+
+
+@dataclass(frozen=True)
+class Pipe:
+    """An EventBridge pipe from a DynamoDB stream to an SQS queue (the only kind local mode runs)."""
+
+    key: str
+    path: str
+    region: str
+    table: str
+    """The name of the table whose stream it reads."""
+    queue: str
+    """The key of the queue it sends to."""
+    starting_position: str
+    filters: tuple[str, ...]
+    """Event patterns (JSON): a record any of them matches goes on; with none, every record."""
+    message_group_id: str | None = None
+    """A JSON path into the record (``$.dynamodb.Keys.sk.S``), or a fixed value."""
+    message_deduplication_id: str | None = None
+    running: bool = True
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    """Lambda reading an SQS queue in batches and invoking a function with each."""
+
+    key: str
+    path: str
+    queue: str
+    function: str
+    batch_size: int
+    report_batch_item_failures: bool
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,6 +205,9 @@ class LocalApp:
     user_pools: dict[str, UserPool] = field(default_factory=dict)
     exports: dict[str, str] = field(default_factory=dict)
     """Stack outputs' export names -> values, for ``Fn::ImportValue`` in later stacks."""
+    queues: dict[str, Queue] = field(default_factory=dict)
+    pipes: list[Pipe] = field(default_factory=list)
+    event_source_mappings: list[EventSourceMapping] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Values local mode could not resolve, each naming the resource and property; said at startup."""
 
@@ -193,6 +256,10 @@ class _StackReader:
         self.attributes: dict[tuple[str, str], str] = {}
         self.invokes: dict[str, str] = {}
         """Alias or version logical id -> the logical id of the function it runs."""
+        self.layers: dict[str, Path] = {}
+        """Layer version logical id -> the ``python`` directory of its content, where that is an asset."""
+        self.queue_arns: dict[str, str] = {}
+        """A queue's local ARN -> its key."""
 
     def key(self, logical_id: str) -> str:
         return f"{self.stack}/{logical_id}"
@@ -210,9 +277,13 @@ class _StackReader:
 
     def read(self) -> None:
         self._tables()
+        self._queues()
         self._user_pools()
+        self._layers()
         self._functions()
         self._apis()
+        self._pipes()
+        self._event_source_mappings()
         self._exports()
 
     def path_of(self, logical_id: str, resource: Mapping[str, Any]) -> str:
@@ -225,6 +296,11 @@ class _StackReader:
             name = props.get("TableName") if isinstance(props.get("TableName"), str) else f"{self.stack}-{logical_id}"
             self.refs[logical_id] = name
             self.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
+            stream = props.get("StreamSpecification") or {}
+            if stream.get("StreamViewType"):
+                self.attributes[(logical_id, "StreamArn")] = (
+                    f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}/stream/{_LOCAL_STREAM_LABEL}"
+                )
             self.app.tables.append(
                 Table(
                     name=name,
@@ -233,8 +309,52 @@ class _StackReader:
                     attribute_definitions=props["AttributeDefinitions"],
                     global_secondary_indexes=[_index(i) for i in props.get("GlobalSecondaryIndexes", [])],
                     local_secondary_indexes=[_index(i) for i in props.get("LocalSecondaryIndexes", [])],
+                    stream_view_type=stream.get("StreamViewType"),
                 )
             )
+
+    def _queues(self) -> None:
+        """Every queue's name and attributes first, then the queues: a redrive policy names another queue."""
+        queues = self.of_type("AWS::SQS::Queue")
+        for logical_id, resource in queues.items():
+            props = resource.get("Properties", {})
+            fifo = str(props.get("FifoQueue", "false")).lower() == "true"
+            name = props.get("QueueName")
+            if not isinstance(name, str):
+                # CloudFormation's generated names: the stack and logical id, within SQS's 80 characters.
+                suffix = ".fifo" if fifo else ""
+                name = f"{self.stack}-{logical_id}"[: 80 - len(suffix)] + suffix
+            arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
+            url = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+            self.refs[logical_id] = url
+            self.attributes.update({(logical_id, "Arn"): arn, (logical_id, "QueueName"): name, (logical_id, "QueueUrl"): url})
+            self.queue_arns[arn] = self.key(logical_id)
+        for logical_id, resource in queues.items():
+            props = resource.get("Properties", {})
+            redrive = props.get("RedrivePolicy") or {}
+            target = self.resolve_or_warn(
+                redrive["deadLetterTargetArn"], f"{self.key(logical_id)} RedrivePolicy", "its messages are never dead-lettered"
+            ) if "deadLetterTargetArn" in redrive else None
+            name = self.attributes[(logical_id, "QueueName")]
+            self.app.queues[self.key(logical_id)] = Queue(
+                key=self.key(logical_id),
+                path=self.path_of(logical_id, resource),
+                name=name,
+                region=self.region,
+                fifo=name.endswith(".fifo"),
+                visibility_timeout=int(props.get("VisibilityTimeout", 30)),
+                content_based_deduplication=str(props.get("ContentBasedDeduplication", "false")).lower() == "true",
+                dead_letter_queue=self.queue_arns.get(target) if target else None,
+                max_receive_count=int(redrive["maxReceiveCount"]) if target in self.queue_arns else None,
+            )
+
+    def _layers(self) -> None:
+        """Layer versions whose content is an asset of the assembly: their ``python`` directory, as Lambda's /opt/python."""
+        for logical_id, resource in self.of_type("AWS::Lambda::LayerVersion").items():
+            self.refs[logical_id] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:layer:{logical_id}:1"
+            content, _ = self._asset_dir(resource, "Content")
+            if content is not None and (content / "python").is_dir():
+                self.layers[logical_id] = content / "python"
 
     def _user_pools(self) -> None:
         for logical_id, resource in self.of_type("AWS::Cognito::UserPoolResourceServer").items():
@@ -292,7 +412,7 @@ class _StackReader:
         for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
             props = resource.get("Properties", {})
             name = self.path_of(logical_id, resource)
-            code_dir, unavailable = self._code_dir(resource)
+            code_dir, unavailable = self._asset_dir(resource, "Code")
             runtime = props.get("Runtime", "")
             if unavailable is None and not runtime.startswith("python"):
                 unavailable = f"runtime {runtime or '(none: a container image)'} is not emulated, only Python"
@@ -314,13 +434,20 @@ class _StackReader:
                 memory_size=int(props.get("MemorySize", 128)),
                 reserved_concurrency=int(reserved) if isinstance(reserved, (int, str)) and str(reserved).isdigit() else None,
                 unavailable=unavailable,
+                # Layers that are no asset (the AWS-published Powertools, say) come from the interpreter's packages.
+                layer_dirs=tuple(
+                    self.layers[layer["Ref"]]
+                    for layer in props.get("Layers", [])
+                    if isinstance(layer, dict) and layer.get("Ref") in self.layers
+                ),
             )
 
-    def _code_dir(self, resource: dict) -> tuple[Path | None, str | None]:
-        """The directory of a function's code, from its asset metadata or the assets manifest; or why there is none."""
+    def _asset_dir(self, resource: dict, prop: str) -> tuple[Path | None, str | None]:
+        """The directory of a function's code (``prop`` Code) or a layer's content (Content), from its asset
+        metadata or the assets manifest; or why there is none."""
         metadata = resource.get("Metadata", {})
-        code = resource.get("Properties", {}).get("Code", {})
-        asset_path = metadata.get("aws:asset:path") if metadata.get("aws:asset:property") == "Code" else None
+        code = resource.get("Properties", {}).get(prop, {})
+        asset_path = metadata.get("aws:asset:path") if metadata.get("aws:asset:property") == prop else None
         if asset_path is None and "S3Key" in code:
             try:
                 asset = self.assets.get(self.resolve(code["S3Key"]))
@@ -459,6 +586,67 @@ class _StackReader:
             )
         return responses
 
+    def _pipes(self) -> None:
+        for logical_id, resource in self.of_type("AWS::Pipes::Pipe").items():
+            props = resource.get("Properties", {})
+            path = self.path_of(logical_id, resource)
+            source = self.resolve_or_warn(props.get("Source"), f"{path} Source", "the pipe does not run locally")
+            target = self.resolve_or_warn(props.get("Target"), f"{path} Target", "the pipe does not run locally")
+            table = _stream_table(source) if source else None
+            if source is None or target is None:
+                continue
+            if table is None or target not in self.queue_arns:
+                self.app.warnings.append(
+                    f"{path}: only pipes from a DynamoDB stream of this app to one of its SQS queues run locally; "
+                    f"this one reads {source} and sends to {target}"
+                )
+                continue
+            source_parameters = props.get("SourceParameters", {})
+            target_parameters = props.get("TargetParameters", {}).get("SqsQueueParameters", {})
+            self.app.pipes.append(
+                Pipe(
+                    key=self.key(logical_id),
+                    path=path,
+                    region=self.region,
+                    table=table,
+                    queue=self.queue_arns[target],
+                    starting_position=source_parameters.get("DynamoDBStreamParameters", {}).get("StartingPosition", "LATEST"),
+                    filters=tuple(
+                        f["Pattern"] for f in source_parameters.get("FilterCriteria", {}).get("Filters", []) if "Pattern" in f
+                    ),
+                    message_group_id=target_parameters.get("MessageGroupId"),
+                    message_deduplication_id=target_parameters.get("MessageDeduplicationId"),
+                    running=props.get("DesiredState", "RUNNING") == "RUNNING",
+                )
+            )
+
+    def _event_source_mappings(self) -> None:
+        for logical_id, resource in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            props = resource.get("Properties", {})
+            path = self.path_of(logical_id, resource)
+            source = self.resolve_or_warn(props.get("EventSourceArn"), f"{path} EventSourceArn", "it does not run locally")
+            function = props.get("FunctionName")
+            function_key = self.key(function["Ref"]) if isinstance(function, dict) and "Ref" in function else None
+            if source is None:
+                continue
+            if source not in self.queue_arns or function_key not in self.app.functions:
+                self.app.warnings.append(
+                    f"{path}: only event source mappings from an SQS queue of this app to one of its functions run "
+                    f"locally; this one reads {source}"
+                )
+                continue
+            self.app.event_source_mappings.append(
+                EventSourceMapping(
+                    key=self.key(logical_id),
+                    path=path,
+                    queue=self.queue_arns[source],
+                    function=function_key,
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    enabled=str(props.get("Enabled", "true")).lower() == "true",
+                )
+            )
+
     def _exports(self) -> None:
         for output in self.template.get("Outputs", {}).values():
             export = output.get("Export", {}).get("Name")
@@ -579,6 +767,17 @@ class _StackReader:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": self.stack,
         }.get(name)
+
+
+# Local stream ARNs name their table; the label, a date in DynamoDB, is the same for every table.
+_LOCAL_STREAM_LABEL = "local"
+_STREAM_ARN = re.compile(r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]+)/stream/.+$")
+
+
+def _stream_table(arn: str) -> str | None:
+    """The name of the table a DynamoDB stream ARN belongs to, or None for any other ARN."""
+    match = _STREAM_ARN.match(arn)
+    return match.group(1) if match else None
 
 
 def _index(index: dict[str, Any]) -> dict[str, Any]:

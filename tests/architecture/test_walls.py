@@ -17,13 +17,19 @@ import pytest
 from tests.support import ROOT
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-# Every wall, with an import that breaches it: (contract id, file, line to add).
+WORKER_RUNTIME = "lambda/worker_layer/python/crud_worker"
+# Every wall, with imports that breach it: contract id -> (file, line to add) for each side it guards.
 BREACHES = {
-    "handlers-without-cdk": ("lambda/crud_api/items.py", "import serverless_meta.props"),
-    "construct-without-local-mode": ("serverless_meta/props.py", "import serverless_meta.local.template"),
-    "local-mode-without-cdk": ("serverless_meta/local/template.py", "import aws_cdk"),
-    "boto3-only-in-data-access": ("lambda/crud_api/app.py", "import boto3"),
-    "testing-kit-without-cdk": ("serverless_meta/testing/snapshots.py", "import serverless_meta.construct"),
+    "handlers-without-cdk": [("lambda/crud_api/items.py", "import serverless_meta.props")],
+    "construct-without-local-mode": [("serverless_meta/props.py", "import serverless_meta.local.template")],
+    # In a module the testing kit does not import: a breach there would break the kit's wall too.
+    "local-mode-without-cdk": [("serverless_meta/local/cli.py", "import aws_cdk")],
+    "testing-kit-without-cdk": [("serverless_meta/testing/snapshots.py", "import serverless_meta.construct")],
+    "worker-runtime-self-contained": [(f"{WORKER_RUNTIME}/changes.py", "import crud_api.contract")],
+    "boto3-only-in-data-access": [
+        ("lambda/crud_api/app.py", "import boto3"),
+        (f"{WORKER_RUNTIME}/runtime.py", "import botocore"),
+    ],
 }
 
 
@@ -31,7 +37,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", str(tree / "pyproject.toml")],
         cwd=tree,
-        env={"PYTHONPATH": f"{tree / 'lambda'}:{tree}", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": f"{tree / 'lambda'}:{tree / 'lambda' / 'worker_layer' / 'python'}:{tree}", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -53,21 +59,35 @@ def test_each_wall_has_a_contract_and_a_breach_that_shows_it_works():
     assert set(contracts()) == set(BREACHES)
 
 
-def test_a_forbidden_import_across_any_wall_breaks_its_contract(tmp_path):
+def _tree_with(tmp_path: Path, breaches: list[tuple[str, str]]) -> Path:
+    """A copy of the code and its contracts, with ``breaches`` added."""
     tree = tmp_path / "tree"
     for part in ("serverless_meta", "lambda"):
         shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
-    for relative, line in BREACHES.values():
+    for relative, line in breaches:
         with (tree / relative).open("a") as module:
             module.write(f"\n{line}  # a breach\n")
+    return tree
 
-    completed = lint_imports(tree)
+
+def test_a_forbidden_import_across_any_wall_breaks_its_contract(tmp_path):
+    completed = lint_imports(_tree_with(tmp_path, [breach for breaches in BREACHES.values() for breach in breaches]))
 
     assert completed.returncode != 0
     for contract_id, name in contracts().items():
         assert f"{' '.join(name.split())} BROKEN" in " ".join(completed.stdout.split()), contract_id
     assert f"Contracts: 0 kept, {len(BREACHES)} broken." in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("contract_id", "breach"), [(contract_id, breach) for contract_id, breaches in BREACHES.items() for breach in breaches]
+)
+def test_each_side_a_wall_guards_is_guarded(tmp_path, contract_id, breach):
+    completed = lint_imports(_tree_with(tmp_path, [breach]))
+
+    assert f"{' '.join(contracts()[contract_id].split())} BROKEN" in " ".join(completed.stdout.split())
+    assert f"Contracts: {len(BREACHES) - 1} kept, 1 broken." in completed.stdout
 
 
 @pytest.mark.parametrize(

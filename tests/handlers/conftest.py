@@ -15,11 +15,11 @@ import pytest
 from moto import mock_aws
 
 from tests.handlers.support import (
-    REGION,
     TABLE_NAME,
     ApiClient,
     create_table_from_template,
     load_handler,
+    moto_environment,
     service_environments,
 )
 
@@ -28,11 +28,7 @@ from tests.handlers.support import (
 def aws(sample_template) -> Iterator[pytest.MonkeyPatch]:
     """A moto account holding the sample app's table; yields the environment patcher for handlers."""
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.delenv("AWS_PROFILE", raising=False)
-        env.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+        moto_environment(env)
         with mock_aws():
             create_table_from_template(boto3.client("dynamodb"), sample_template)
             yield env

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from serverless_meta.functions import HANDLER
 from serverless_meta.local.events import rest_proxy_event
 from tests.support import resources_of_type
 
@@ -191,10 +192,21 @@ class ApiClient:
         return self.request("DELETE", path, **kwargs)
 
 
+def moto_environment(env: pytest.MonkeyPatch) -> None:
+    """What handlers need to run against moto in this process: a region, fake credentials, no profile, no tracing."""
+    env.setenv("AWS_DEFAULT_REGION", REGION)
+    env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env.delenv("AWS_PROFILE", raising=False)
+    env.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
 def service_environments(template: dict) -> dict[str, dict[str, str]]:
-    """Each service's function environment from the template (all of a service's functions share it)."""
+    """Each service's function environment from the template (all of a service's API functions share it)."""
     environments: dict[str, dict[str, str]] = {}
     for function in resources_of_type(template, "AWS::Lambda::Function").values():
+        if function["Properties"]["Handler"] != HANDLER:
+            continue  # a worker: tests/workers
         variables = dict(function["Properties"]["Environment"]["Variables"])
         variables["TABLE_NAME"] = TABLE_NAME
         previous = environments.setdefault(variables["RESOURCE_NAME"], variables)

@@ -78,3 +78,20 @@ def test_items_are_stored_under_the_owner_with_a_resource_sort_key(service_facto
     assert stored["noteId"] == {"S": item["noteId"]}
     assert stored["data"] == {"M": {"text": {"S": "hello"}}}
     assert stored["version"] == {"N": "1"}
+
+
+def test_creates_and_replaces_mark_the_item_as_written_by_the_api(service_factory, alice):
+    service = service_factory(SteppingClock())
+    item_id = service.create(alice, {"text": "v1"}).item["noteId"]
+    key = {"pk": {"S": alice}, "sk": {"S": f"notes#{item_id}"}}
+    created = boto3.client("dynamodb").get_item(TableName=TABLE_NAME, Key=key)["Item"]
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE_NAME, Key=key, UpdateExpression="SET writtenBy = :worker",
+        ExpressionAttributeValues={":worker": {"S": "worker"}},
+    )
+
+    service.replace(alice, item_id, {"text": "v2"})
+
+    replaced = boto3.client("dynamodb").get_item(TableName=TABLE_NAME, Key=key)["Item"]
+    assert created["writtenBy"] == replaced["writtenBy"] == {"S": "api"}, "a worker's writes are told apart by this"
+    assert "writtenBy" not in service.get(alice, item_id).item, "clients never see it"

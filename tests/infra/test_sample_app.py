@@ -27,7 +27,7 @@ def test_both_services_share_one_table_one_user_pool_one_topic_and_one_api(sampl
     template.resource_count_is("AWS::SNS::Topic", 1)
     template.resource_count_is("AWS::ApiGateway::RestApi", 1)
     template.resource_count_is("AWS::ApiGateway::Stage", 1)
-    template.resource_count_is("AWS::Lambda::Function", 7)
+    template.resource_count_is("AWS::Lambda::Function", 8)  # five for Metadata, two for Feedback, its worker
     paths = {r["Properties"]["PathPart"] for r in template.find_resources("AWS::ApiGateway::Resource").values()}
     assert paths == {"metadata", "{id}", "feedback"}
 

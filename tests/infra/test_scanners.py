@@ -16,8 +16,8 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from serverless_meta import ServerlessCrudApi
-from tests.support import SAMPLE_STACK, load_json
+from serverless_meta import ServerlessCrudApi, Worker
+from tests.support import ROOT, SAMPLE_STACK, load_json
 from tests.scanners import cfn_lint, checkov, nag_violations
 
 MINIMAL_STACK = "Minimal"
@@ -36,7 +36,7 @@ def minimal_assembly(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hardened_assembly(tmp_path_factory):
     """A service with every opt-in: WAF, API keys, CORS, a replica, an email subscription, groups, scopes,
-    a machine client and a Cognito domain, If-Match required, warm starts."""
+    a machine client and a Cognito domain, If-Match required, warm starts, a worker."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
     stack = cdk.Stack(app, HARDENED_STACK, env=cdk.Environment(region="eu-west-1"))
     ServerlessCrudApi(
@@ -55,6 +55,7 @@ def hardened_assembly(tmp_path_factory):
         require_if_match=True,
         provisioned_concurrency={"get": 1},
         snap_start=["list"],
+        worker=Worker.from_directory(ROOT / "workers" / "feedback", "feedback_worker.categorize"),
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app.synth()

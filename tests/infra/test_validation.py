@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 import aws_cdk as cdk
+from aws_cdk import Duration
 import pytest
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 
-from serverless_meta import InvalidPropError, ServerlessCrudApi
+from serverless_meta import InvalidPropError, ServerlessCrudApi, Worker
+from tests.support import ROOT
 
 PATH = "ValidationStack/Service"
 
@@ -51,9 +53,11 @@ def test_fails_if_there_are_no_operations(stack):
     fails(stack, "operations", "[]", "at least one operation", operations=[])
 
 
-@pytest.mark.parametrize("name", ["pk", "sk", "data", "createdAt", "updatedAt", "version", "etag", "has space", "", "a-b"])
+@pytest.mark.parametrize(
+    "name", ["pk", "sk", "data", "createdAt", "updatedAt", "version", "etag", "writtenBy", "has space", "", "a-b"]
+)
 def test_fails_if_id_attribute_is_reserved_or_not_a_plain_name(stack, name):
-    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, etag, expiresAt, pk, sk, updatedAt, version",
+    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, etag, expiresAt, pk, sk, updatedAt, version, writtenBy",
           id_attribute=name)
 
 
@@ -314,3 +318,69 @@ def test_fails_if_snap_start_names_an_operation_not_offered(stack):
 def test_fails_if_an_operation_has_both_provisioned_concurrency_and_snap_start(stack):
     fails(stack, "snap_start", "'get'", "operations without provisioned_concurrency", snap_start=["get"],
           provisioned_concurrency={"get": 1})
+
+
+# --- A worker ------------------------------------------------------------------------------------
+
+WORKER_CODE = ROOT / "workers" / "feedback"
+
+
+def _worker(**settings) -> Worker:
+    return Worker.from_directory(WORKER_CODE, settings.pop("handler", "feedback_worker.categorize"), **settings)
+
+
+def test_fails_synthesis_if_the_queue_hides_a_change_for_less_than_six_times_the_workers_timeout(stack):
+    error = fails(stack, "worker.visibility_timeout", "2 minutes",
+                  r"at least 6 times the worker's timeout \(180 seconds\)",
+                  worker=_worker(timeout=Duration.seconds(30), visibility_timeout=Duration.minutes(2)))
+    assert "no change is delivered again while it is being worked on" in error.expected
+
+
+def test_a_visibility_timeout_of_six_times_the_timeout_or_more_is_accepted(stack):
+    ServerlessCrudApi(stack, "Service", resource_name="items",
+                      worker=_worker(timeout=Duration.seconds(30), visibility_timeout=Duration.minutes(3)))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "given", "expected"),
+    [
+        ("handler", "categorize", "'categorize'", "module.function"),
+        ("handler", "feedback worker.categorize", "'feedback worker.categorize'", "module.function"),
+        ("timeout", Duration.minutes(16), "16 minutes", "from 1 second to 15 minutes"),
+        ("memory_size", 64, "64", "from 128 to 10240 MiB"),
+        ("batch_size", 11, "11", r"from 1 to 10 \(the most Lambda reads from a FIFO queue\)"),
+        ("max_receive_count", 0, "0", "from 1 to 1000"),
+        ("max_concurrency", 1, "1", "from 2 to 1000"),
+    ],
+)
+def test_fails_if_a_worker_setting_is_out_of_range(stack, setting, value, given, expected):
+    fails(stack, f"worker.{setting}", given, expected, worker=_worker(**{setting: value}))
+
+
+def test_fails_if_the_service_offers_no_write_a_worker_could_receive(stack):
+    fails(stack, "worker", "'feedback_worker.categorize'", "left out unless the service offers create, update or delete",
+          operations=["get", "list"], worker=_worker())
+
+
+def test_fails_if_an_imported_table_has_no_known_stream(stack):
+    table = dynamodb.TableV2.from_table_name(stack, "Imported", "items-table")
+    fails(stack, "table", "'items-table'", r"TableV2.from_table_attributes\(..., table_stream_arn=...\)",
+          table=table, worker=_worker())
+
+
+def test_an_imported_table_with_its_stream_is_accepted(stack):
+    table = dynamodb.TableV2.from_table_attributes(
+        stack, "Imported", table_name="items-table",
+        table_stream_arn="arn:aws:dynamodb:eu-west-1:123456789012:table/items-table/stream/2026-01-01T00:00:00.000",
+    )
+    ServerlessCrudApi(stack, "Service", resource_name="items", table=table, worker=_worker())
+
+
+@pytest.mark.parametrize(("stream", "shown"), [(None, "off"), (dynamodb.StreamViewType.KEYS_ONLY, "KEYS_ONLY")])
+def test_fails_if_a_table_of_yours_streams_no_new_and_old_images(stack, stream, shown):
+    table = dynamodb.TableV2(
+        stack, "Mine", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING), dynamo_stream=stream,
+    )
+    fails(stack, "table", "'ValidationStack/Mine'", f"a table with a stream of new and old images .*its stream is {shown}",
+          table=table, worker=_worker())

@@ -72,7 +72,12 @@ def test_feedback_create_and_list(local_server, alice):
 
     assert created.status == 201
     assert UUID.match(created.json["feedbackId"]) and isinstance(created.json["timestamp"], int)
-    assert listed.json == {"items": [{**created.json, "etag": '"1"'}], "next": None}
+    (item,) = listed.json["items"]
+    # Feedback's worker may have given it a sentiment and a topic already (test_local_worker.py).
+    assert {name: item[name] for name in created.json if name != "updatedAt"} == {
+        name: value for name, value in created.json.items() if name != "updatedAt"
+    }
+    assert listed.json["next"] is None
 
 
 def test_one_user_cannot_see_anothers_items(local_server, alice, bob):

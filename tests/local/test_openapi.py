@@ -98,6 +98,22 @@ def test_an_item_schema_is_the_request_body_and_the_groups_are_said(metadata_doc
     assert "editors" in metadata_document["paths"]["/metadata"]["post"]["description"]
 
 
+def test_items_of_a_resource_with_a_worker_may_hold_what_it_derives_but_clients_still_send_only_the_schemas(
+    metadata_document,
+):
+    schemas = metadata_document["components"]["schemas"]
+    for item in (schemas["Feedback"], schemas["FeedbackPage"]["properties"]["items"]["items"]):
+        assert "additionalProperties" not in item and "worker" in item["description"]
+    assert schemas["FeedbackInput"]["allOf"][0]["additionalProperties"] is False
+
+
+def test_the_document_knows_the_handlers_by_the_names_the_construct_gives_them():
+    from serverless_meta import functions, workers
+    from serverless_meta.local import openapi
+
+    assert (openapi.HANDLER, openapi.WORKER_HANDLER) == (functions.HANDLER, workers.WORKER_HANDLER)
+
+
 TWO_APIS = """
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jwt
 import pytest
 
+from serverless_meta.local import assembly
 from serverless_meta.local.cognito import InvalidToken, LocalUserPools
 from serverless_meta.local.events import rest_proxy_event
 from serverless_meta.local.gateway import _match_resource
@@ -48,9 +50,58 @@ def test_reads_tables_and_resolves_references_in_function_environments(app):
     (table,) = app.tables
     assert [k["AttributeName"] for k in table.key_schema] == ["pk", "sk"]
     assert table.region == "eu-west-1"
+    handlers = [function.handler for function in app.functions.values()]
     for function in app.functions.values():
         assert function.environment["TABLE_NAME"] == table.name
-        assert function.handler == "crud_api.app.lambda_handler"
+    assert handlers.count("crud_api.app.lambda_handler") == 7 and handlers.count("crud_worker.runtime.handler") == 1
+    assert table.stream_view_type == "NEW_AND_OLD_IMAGES"
+
+
+@pytest.fixture(scope="module")
+def assembled(sample_assembly):
+    """The sample app as local mode reads its cloud assembly: with the assets' directories."""
+    return assembly.load(Path(sample_assembly.directory))
+
+
+def _queue(app, name: str):
+    (queue,) = [queue for key, queue in app.queues.items() if re.fullmatch(rf".*/Feedback{name}[0-9A-F]{{8}}", key)]
+    return queue
+
+
+def test_reads_the_workers_queues_with_their_fifo_order_visibility_and_redrive(assembled):
+    work, dead_letters = _queue(assembled, "WorkerQueue"), _queue(assembled, "WorkerDeadLetterQueue")
+
+    assert work.fifo and dead_letters.fifo and work.name.endswith(".fifo") and len(work.name) <= 80
+    assert (work.visibility_timeout, work.max_receive_count) == (180, 5)
+    assert work.dead_letter_queue == dead_letters.key and dead_letters.dead_letter_queue is None
+
+
+def test_reads_the_pipe_from_the_tables_stream_to_the_queue_with_its_filters_and_fifo_ids(assembled):
+    (pipe,) = assembled.pipes
+    (table,) = assembled.tables
+    work = _queue(assembled, "WorkerQueue")
+
+    assert (pipe.table, pipe.queue, pipe.starting_position, pipe.running) == (table.name, work.key, "TRIM_HORIZON", True)
+    assert len(pipe.filters) == 3 and all('"prefix":"feedback#"' in pattern for pattern in pipe.filters)
+    assert (pipe.message_group_id, pipe.message_deduplication_id) == ("$.dynamodb.Keys.sk.S", "$.eventID")
+
+
+def test_reads_the_event_source_mapping_from_the_queue_to_the_worker(assembled):
+    (mapping,) = assembled.event_source_mappings
+    worker = assembled.functions[mapping.function]
+
+    assert worker.handler == "crud_worker.runtime.handler" and mapping.queue == _queue(assembled, "WorkerQueue").key
+    assert (mapping.batch_size, mapping.report_batch_item_failures, mapping.enabled) == (10, True, True)
+
+
+def test_a_layer_whose_content_is_an_asset_is_on_the_functions_path_as_opt_python_is(assembled):
+    worker = next(f for f in assembled.functions.values() if f.handler == "crud_worker.runtime.handler")
+    api_functions = [f for f in assembled.functions.values() if f.handler != "crud_worker.runtime.handler"]
+
+    (layer,) = worker.layer_dirs
+    assert (layer / "crud_worker" / "runtime.py").is_file(), "the runtime layer's python/ directory"
+    assert worker.watched_dirs == (worker.code_dir, layer), "an edit of the layer is new code too"
+    assert all(f.layer_dirs == () for f in api_functions), "the AWS-published Powertools layer is no asset"
 
 
 def test_user_pool_has_its_app_client_as_audience(app):
