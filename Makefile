@@ -26,9 +26,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-# checkov pins an old boto3, so it lives in a venv of its own; the tests run it from there.
+# checkov pins an old boto3, so it lives in a venv of its own; the tests run it from there. Its pins
+# (requirements-checkov.txt) are Python 3.11's: python3.11 where the machine has it, else python3.
+CHECKOV_PYTHON ?= $(firstword $(shell command -v python3.11 2>/dev/null) python3)
 .venv-checkov/.installed: requirements-checkov.txt
-	python3 -m venv .venv-checkov
+	rm -rf .venv-checkov
+	$(CHECKOV_PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/python -m pip install --quiet --upgrade pip
 	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@

@@ -173,9 +173,10 @@ def _add_operation_throttling(stage: apigateway.Stage, props: ServiceProps) -> N
             http_method=path.rsplit("/", 1)[1],
             throttling_rate_limit=throttle.rate_limit,
             throttling_burst_limit=throttle.burst_limit,
+            # The L1 property takes the level's name; the other two as they are.
             logging_level=_METHOD_LOGGING_AND_METRICS["logging_level"].value,
-            data_trace_enabled=False,
-            metrics_enabled=True,
+            data_trace_enabled=_METHOD_LOGGING_AND_METRICS["data_trace_enabled"],
+            metrics_enabled=_METHOD_LOGGING_AND_METRICS["metrics_enabled"],
         )
         for path, throttle in _operation_throttling(props).items()
     ]

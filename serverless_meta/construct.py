@@ -263,7 +263,7 @@ class ServerlessCrudApi(Construct):
             ServiceProps(
                 resource=ResourceShape(
                     name=resource_name,
-                    operations=tuple(operations),
+                    operations=operations,
                     id_attribute=id_attribute,
                     timestamp_attribute=timestamp_attribute,
                     item_schema=item_schema,
@@ -273,7 +273,7 @@ class ServerlessCrudApi(Construct):
                 data=DataProps(
                     table=table,
                     recovery_period_days=recovery_period_days,
-                    replica_regions=tuple(replica_regions),
+                    replica_regions=replica_regions,
                     backup=backup,
                     backup_retention=backup_retention,
                     backup_cold_storage_after=backup_cold_storage_after,
@@ -286,14 +286,14 @@ class ServerlessCrudApi(Construct):
                     metrics_namespace=metrics_namespace,
                     powertools_layer=powertools_layer_version,
                     provisioned_concurrency=dict(provisioned_concurrency or {}),
-                    snap_start=tuple(snap_start),
+                    snap_start=snap_start,
                 ),
                 api=ApiProps(
                     user_pool=user_pool,
                     stage_name=stage_name,
                     throttling=throttling,
                     operation_throttling=dict(operation_throttling or {}),
-                    cors_allow_origins=None if cors_allow_origins is None else tuple(cors_allow_origins),
+                    cors_allow_origins=cors_allow_origins,
                     usage_plan=usage_plan,
                     cloud_watch_role=cloud_watch_role,
                     operation_groups=dict(operation_groups or {}),

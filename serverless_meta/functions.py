@@ -6,7 +6,6 @@ the functions run it on the Powertools layer.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 from pathlib import Path
 

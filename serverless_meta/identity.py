@@ -38,7 +38,7 @@ def build_resource_server(
     scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserPool
 ) -> cognito.UserPoolResourceServer | None:
     """The OAuth scopes of ``operation_scopes`` under the resource server ``<resource_name>``; None without any."""
-    names = sorted({name for scopes in props.api.operation_scopes.values() for name in scopes})
+    names = _scope_names(props)
     if not names:
         return None
     # In the service's scope, not the pool's: services sharing a pool each add their own.
@@ -70,7 +70,7 @@ def build_machine_client(
     """A confidential app client with the client-credentials grant for every scope of the service; None unless asked for."""
     if not props.api.machine_client or resource_server is None:
         return None
-    names = sorted({name for scopes in props.api.operation_scopes.values() for name in scopes})
+    names = _scope_names(props)
     return cognito.UserPoolClient(
         scope,
         "MachineClient",
@@ -101,3 +101,8 @@ def build_user_pool_domain(
     return cognito.UserPoolDomain(
         scope, "UserPoolDomain", user_pool=user_pool, cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix)
     )
+
+
+def _scope_names(props: ServiceProps) -> list[str]:
+    """Every scope the service's operations ask for, each once."""
+    return sorted({name for scopes in props.api.operation_scopes.values() for name in scopes})

@@ -252,6 +252,8 @@ class ServiceMetrics:
         filled with 0, or a minute with a throttled PutItem and no Query would have no sum at all.
         """
         operations = [route.dynamodb_action.removeprefix("dynamodb:") for route in ROUTES.values()]
+        # An idempotent create writes its item and its record in one transaction.
+        operations.append("TransactWriteItems")
         metrics = {
             operation.lower(): self.table.metric(
                 metric_name,

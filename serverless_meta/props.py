@@ -245,6 +245,9 @@ _DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
 # API Gateway ends an integration at 29 s: a function allowed longer would be cut off mid-write.
 API_GATEWAY_TIMEOUT = Duration.seconds(29)
+# A body stays under DynamoDB's 400 KB item, with the server's attributes, and so does the idempotency
+# record that keeps the answer to an idempotent create (the item again, as JSON).
+MAX_BODY_BYTES_LIMIT = 350_000
 # AWS Backup keeps a recovery point in cold storage for at least 90 days.
 COLD_STORAGE_MINIMUM = Duration.days(90)
 # Lambda's longest timeout, and SQS's longest visibility timeout.
@@ -255,13 +258,17 @@ SQS_VISIBILITY_TIMEOUT = Duration.hours(12)
 def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     """``props`` checked, with operations in canonical order; raises InvalidPropError on the first bad prop."""
     check = _Checker(scope.node.path)
-    operations = check.operations(props.resource.operations)
+    operations = check.operations(check.listed("operations", props.resource.operations))
     api = props.api
     props = dataclasses.replace(
         props,
         resource=dataclasses.replace(props.resource, operations=operations),
+        data=dataclasses.replace(props.data, replica_regions=check.listed("replica_regions", props.data.replica_regions)),
         api=dataclasses.replace(
             api,
+            cors_allow_origins=None
+            if api.cors_allow_origins is None
+            else check.listed("cors_allow_origins", api.cors_allow_origins),
             operation_throttling=check.by_operation("operation_throttling", api.operation_throttling, operations),
             operation_groups=check.by_operation("operation_groups", api.operation_groups, operations, listed=True),
             operation_scopes=check.by_operation("operation_scopes", api.operation_scopes, operations, listed=True),
@@ -271,7 +278,11 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
             provisioned_concurrency=check.by_operation(
                 "provisioned_concurrency", props.functions.provisioned_concurrency, operations
             ),
-            snap_start=tuple(check.by_operation("snap_start", dict.fromkeys(props.functions.snap_start), operations)),
+            snap_start=tuple(
+                check.by_operation(
+                    "snap_start", dict.fromkeys(check.listed("snap_start", props.functions.snap_start)), operations
+                )
+            ),
         ),
     )
     check.resource(props.resource)
@@ -292,6 +303,12 @@ class _Checker:
 
     def fail(self, prop: str, given: Any, expected: str) -> InvalidPropError:
         return InvalidPropError(self.path, prop, given, expected)
+
+    def listed(self, prop: str, given: Sequence[Any]) -> tuple[Any, ...]:
+        """A list prop as a tuple; one string, which would be taken letter by letter, is a list forgotten."""
+        if isinstance(given, str):
+            raise self.fail(prop, given, f"a list, e.g. [{given!r}]")
+        return tuple(given)
 
     def operations(self, given: Sequence[Operation | str]) -> tuple[Operation, ...]:
         expected = f"some of {', '.join(repr(op.value) for op in Operation)}"
@@ -334,8 +351,13 @@ class _Checker:
             if shape.timestamp_attribute == shape.id_attribute:
                 raise self.fail("timestamp_attribute", shape.timestamp_attribute, "a name other than id_attribute's")
         self.item_schema(shape.item_schema)
-        if shape.max_body_bytes < 1:
-            raise self.fail("max_body_bytes", shape.max_body_bytes, "a positive number of bytes")
+        if not 1 <= shape.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
+            raise self.fail(
+                "max_body_bytes",
+                shape.max_body_bytes,
+                f"from 1 to {MAX_BODY_BYTES_LIMIT} bytes (DynamoDB keeps items of at most 400 KB, and an idempotent "
+                "create keeps its response too)",
+            )
 
     def attribute_name(self, prop: str, name: str) -> None:
         if not _ATTRIBUTE_NAME.match(name) or name in contract.RESERVED_ATTRIBUTES:
@@ -396,8 +418,8 @@ class _Checker:
     def functions(self, functions: FunctionProps) -> None:
         if not 128 <= functions.memory_size <= 10_240:
             raise self.fail("memory_size", functions.memory_size, "from 128 to 10240 MiB (Lambda's range)")
-        if not 1 <= functions.timeout.to_seconds() < API_GATEWAY_TIMEOUT.to_seconds():
-            raise self.fail("timeout", functions.timeout, "at least 1 second and under API Gateway's 29 s integration limit")
+        if not _whole_seconds(functions.timeout) or not 1 <= functions.timeout.to_seconds() < API_GATEWAY_TIMEOUT.to_seconds():
+            raise self.fail("timeout", functions.timeout, "whole seconds, at least 1 and under API Gateway's 29 s integration limit")
         if functions.reserved_concurrency is not None and functions.reserved_concurrency < 1:
             raise self.fail("reserved_concurrency", functions.reserved_concurrency, "at least 1 (or None)")
         for operation, environments in functions.provisioned_concurrency.items():
@@ -515,7 +537,7 @@ class _Checker:
                             "a worker receives the changes the API makes")
         if not isinstance(worker.handler, str) or not _HANDLER.match(worker.handler):
             raise self.fail("worker.handler", worker.handler, "module.function, e.g. 'feedback_worker.categorize'")
-        if not 1 <= worker.timeout.to_seconds() <= LAMBDA_TIMEOUT.to_seconds():
+        if not _whole_seconds(worker.timeout) or not 1 <= worker.timeout.to_seconds() <= LAMBDA_TIMEOUT.to_seconds():
             raise self.fail("worker.timeout", worker.timeout, "from 1 second to 15 minutes (Lambda's range)")
         if not 128 <= worker.memory_size <= 10_240:
             raise self.fail("worker.memory_size", worker.memory_size, "from 128 to 10240 MiB (Lambda's range)")
@@ -596,6 +618,11 @@ def stream_view_type(table: dynamodb.TableV2) -> str | None:
     """
     properties = Stack.of(table).resolve(table.node.default_child._cfn_properties)
     return (properties.get("streamSpecification") or {}).get("streamViewType")
+
+
+def _whole_seconds(duration: Duration) -> bool:
+    """Lambda takes timeouts in whole seconds (and Duration.to_seconds raises on any other)."""
+    return duration.to_milliseconds() % 1000 == 0
 
 
 def _show(value: Any) -> str:

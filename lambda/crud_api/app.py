@@ -314,7 +314,7 @@ def idempotency_key_reused(_error: IdempotencyKeyReused) -> Response:
 
 @app.exception_handler(UnstorableValueError)
 def unstorable_value(error: UnstorableValueError) -> Response:
-    return _json(HTTPStatus.BAD_REQUEST, {"message": f"Request body holds a number DynamoDB cannot store: {error}"})
+    return _json(HTTPStatus.BAD_REQUEST, {"message": error.reason})
 
 
 @app.exception_handler(Exception)

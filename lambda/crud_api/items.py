@@ -27,7 +27,7 @@ from crud_api.contract import (
     WRITER_API,
     WRITTEN_BY,
 )
-from crud_api.repository import COMPLETED, IN_PROGRESS, ConditionFailed, ItemKey, ItemRepository
+from crud_api.repository import COMPLETED, IN_PROGRESS, ClaimLost, ConditionFailed, ItemKey, ItemRepository
 from crud_api.settings import Settings
 
 
@@ -150,6 +150,8 @@ class ItemService:
             self._repository.insert_completing(
                 self._key(owner, item_id), stored, record_key, {**claim, "status": COMPLETED, "response": response}, request_id
             )
+        except ClaimLost:
+            raise CreationInFlight() from None  # another request with the key is creating: it answers
         except Exception:
             self._repository.release(record_key, {**claim, EXPIRES_AT: now_seconds}, request_id)
             raise

@@ -29,6 +29,8 @@ _deserializer = TypeDeserializer()
 # The SDK retries throttled requests (standard mode: 3 attempts with jittered backoff); what is
 # still throttled after them is the caller's to retry later, not a fault of ours.
 _THROTTLED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+# A transaction names each cancelled item's reason; these mean DynamoDB was too busy for it.
+_THROTTLED_IN_TRANSACTIONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3})
 
 _VERSION_NAME = {"#version": VERSION}
@@ -37,11 +39,19 @@ COMPLETED = "COMPLETED"
 
 
 class UnstorableValueError(ValueError):
-    """An item holds a value DynamoDB cannot store (a number out of its range or precision)."""
+    """An item DynamoDB cannot store: ``reason`` (ours, never DynamoDB's text) says why, for the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class StorageBusyError(Exception):
     """DynamoDB is throttling requests, even after the SDK's retries: the caller should retry later."""
+
+
+class ClaimLost(Exception):
+    """The idempotency record is no longer this request's claim (it lapsed and another request took it)."""
 
 
 class ConditionFailed(Exception):
@@ -202,8 +212,14 @@ class ItemRepository:
                 ],
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                raise ConditionFailed(None) from error
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if _THROTTLED_IN_TRANSACTIONS.intersection(reasons):
+                raise StorageBusyError("TransactionCanceledException: " + ", ".join(map(str, reasons))) from error
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                # The claim is no longer ours: it lapsed, and another request holds the key now.
+                raise ClaimLost() from error
             raise
 
     def release(self, key: ItemKey, record: Mapping[str, Any], request_id: str) -> None:
@@ -233,8 +249,11 @@ class ItemRepository:
         try:
             return getattr(self.client, operation)(**request)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _THROTTLED:
-                raise StorageBusyError(error.response["Error"]["Code"]) from error
+            code = error.response.get("Error", {}).get("Code")
+            if code in _THROTTLED:
+                raise StorageBusyError(code) from error
+            if code == "ValidationException" and "Item size has exceeded" in error.response["Error"].get("Message", ""):
+                raise UnstorableValueError(_TOO_LARGE_ITEM) from error
             raise
 
 
@@ -254,7 +273,11 @@ def _version_condition(versions: Collection[int] | None) -> tuple[str, dict[str,
     return f"{exists} AND ({' OR '.join(alternatives)})", values
 
 
-_NUMBER_LIMITS = "at most 38 significant digits, and a magnitude from 1E-130 to under 1E+126"
+_NUMBER_LIMITS = (
+    "Request body holds a number DynamoDB cannot store: at most 38 significant digits, and a magnitude "
+    "from 1E-130 to under 1E+126"
+)
+_TOO_LARGE_ITEM = "Request body is too large to store: DynamoDB keeps items of at most 400 KB"
 _SMALLEST = decimal.Decimal("1E-130")
 _TOO_LARGE = decimal.Decimal("1E+126")
 

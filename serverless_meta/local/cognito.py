@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -211,19 +212,25 @@ def _claim_string(name: str, value: Any) -> str:
 
 
 def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
-    """The pool's key; the first process to need it creates it, any other reads that one."""
+    """The pool's key; the first process to need it creates it, any other reads that one.
+
+    The key is written whole to a file of its own, then linked into place: the link either appears
+    complete or fails because another process's key is already there, so no reader sees half a file.
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if not path.exists() else None
-    if key is not None:
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        descriptor, written = tempfile.mkstemp(dir=path.parent, prefix=".key-")
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = None
-        else:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(pem)
+            os.link(written, path)
             return key
+        except FileExistsError:
+            pass  # another process's key won: use that one
+        finally:
+            os.unlink(written)
     loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"{path} does not hold an RSA private key")

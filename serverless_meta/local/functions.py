@@ -24,7 +24,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -341,6 +340,3 @@ def _variables(function: Function, runner: Runner, extra: Mapping[str, str]) -> 
         variables["_SERVERLESS_META_DEBUGPY"] = str(runner.debugpy_port)
     return variables
 
-
-def server_interpreter_label() -> str:
-    return f"python{sys.version_info.major}.{sys.version_info.minor} (this server's)"

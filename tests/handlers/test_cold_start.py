@@ -36,6 +36,10 @@ def test_tracing_patches_botocore_only(cold_start):
     assert cold_start["patched"] == ["botocore"]
 
 
-@pytest.mark.parametrize("module", ["requests", "httplib2", "sqlite3", "pymysql"])
+@pytest.mark.parametrize("module", ["requests", "sqlite3"])
 def test_the_cold_start_imports_no_library_the_function_does_not_call(cold_start, module):
+    """Libraries the X-Ray SDK would patch, and that this environment has: the handler must not import them."""
+    import importlib.util
+
+    assert importlib.util.find_spec(module) is not None, f"{module} is installed, so the test can fail"
     assert module not in cold_start["modules"]

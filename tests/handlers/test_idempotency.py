@@ -188,3 +188,46 @@ def test_a_create_that_fails_releases_its_key_for_the_retry(aws, environments, a
     assert failed.status == 503
     assert retried.status == 201 and "Idempotent-Replayed" not in retried.headers
     assert len(_items(api, alice)) == 1
+
+
+def _cancelled(reasons: list[str]):
+    from botocore.exceptions import ClientError
+
+    def raise_cancellation(**_kwargs):
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": [{"Code": reason} for reason in reasons],
+            },
+            "TransactWriteItems",
+        )
+
+    return raise_cancellation
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"])
+def test_a_transaction_cancelled_by_throttling_is_503_and_releases_the_key(aws, environments, alice, reason):
+    handler = load_handler(aws, environments["metadata"])
+    handler.repository.client.meta.events.register("before-call.dynamodb.TransactWriteItems", _cancelled(["None", reason]))
+    api = ApiClient(handler, "metadata")
+    key = {"Idempotency-Key": f"busy-{reason}"}
+
+    busy = api.post("/metadata", CONFIG, user=alice, headers=key)
+
+    assert busy.status == 503 and busy.headers["Retry-After"] == "1"
+    retried = ApiClient(load_handler(aws, environments["metadata"]), "metadata").post("/metadata", CONFIG, user=alice, headers=key)
+    assert retried.status == 201, "the key was released for the retry"
+
+
+def test_a_claim_taken_over_while_this_request_was_slow_is_409(aws, environments, alice, table_items):
+    """This request's claim lapsed and another request holds the key: the record's condition cancels the transaction."""
+    handler = load_handler(aws, environments["metadata"])
+    handler.repository.client.meta.events.register(
+        "before-call.dynamodb.TransactWriteItems", _cancelled(["None", "ConditionalCheckFailed"])
+    )
+    api = ApiClient(handler, "metadata")
+
+    response = api.post("/metadata", CONFIG, user=alice, headers={"Idempotency-Key": "taken-over"})
+
+    assert response.status == 409 and "still being processed" in response.json["message"]
+    assert _items(api, alice) == []

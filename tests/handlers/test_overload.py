@@ -48,3 +48,18 @@ def test_other_dynamodb_errors_stay_500_without_their_text(api, alice):
 def test_the_sdk_retries_throttling_before_the_handler_gives_up(api):
     retries = api.handler.repository.client.meta.config.retries
     assert retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_an_item_too_large_for_dynamodb_is_a_400_that_says_so(api, alice):
+    from botocore.exceptions import ClientError
+
+    def too_large(**_kwargs):
+        message = "Item size has exceeded the maximum allowed size"
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "PutItem")
+
+    api.handler.repository.client.meta.events.register("before-call.dynamodb.PutItem", too_large)
+    response = api.post("/metadata", {"page": "x"}, user=alice)
+
+    assert (response.status, response.json) == (
+        400, {"message": "Request body is too large to store: DynamoDB keeps items of at most 400 KB"}
+    )

@@ -36,7 +36,7 @@ def fails(stack: cdk.Stack, prop: str, given: str, expected: str, **props) -> In
 
 
 def test_an_invalid_prop_error_is_a_value_error_that_reads_as_one_sentence(stack):
-    with pytest.raises(ValueError, match=r"^ValidationStack/Service: max_body_bytes must be a positive number of bytes; got 0$"):
+    with pytest.raises(ValueError, match=r"^ValidationStack/Service: max_body_bytes must be from 1 to 350000 bytes .*; got 0$"):
         ServerlessCrudApi(stack, "Service", resource_name="items", max_body_bytes=0)
 
 
@@ -92,7 +92,7 @@ def test_fails_if_memory_size_is_outside_lambdas_range(stack, memory):
 
 
 def test_fails_if_max_body_bytes_is_not_positive(stack):
-    fails(stack, "max_body_bytes", "0", "a positive number of bytes", max_body_bytes=0)
+    fails(stack, "max_body_bytes", "0", "from 1 to 350000 bytes", max_body_bytes=0)
 
 
 def test_fails_if_operation_throttling_names_an_operation_not_offered(stack):
@@ -384,3 +384,20 @@ def test_fails_if_a_table_of_yours_streams_no_new_and_old_images(stack, stream, 
     )
     fails(stack, "table", "'ValidationStack/Mine'", f"a table with a stream of new and old images .*its stream is {shown}",
           table=table, worker=_worker())
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [("operations", "list"), ("cors_allow_origins", "https://app.example.com"), ("replica_regions", "us-east-1"),
+     ("snap_start", "get")],
+)
+def test_fails_if_a_list_prop_is_given_one_string_which_would_be_read_letter_by_letter(stack, prop, value):
+    fails(stack, prop, repr(value), rf"a list, e.g. \[{value!r}\]", **{prop: value})
+
+
+def test_fails_if_max_body_bytes_is_more_than_dynamodb_can_keep(stack):
+    fails(stack, "max_body_bytes", "350001", "from 1 to 350000 bytes", max_body_bytes=350_001)
+
+
+def test_fails_if_a_timeout_is_not_whole_seconds(stack):
+    fails(stack, "timeout", "1 second 500 millis", "whole seconds", timeout=cdk.Duration.millis(1500))

@@ -44,3 +44,19 @@ def token_for(local_pools):
         return local_pools.issue_id_token(pool, user, **kwargs)
 
     return issue
+
+
+@pytest.fixture(autouse=True)
+def no_server_outlives_its_test():
+    """Servers a test started and did not stop (it failed midway) are stopped when it ends, with their processes."""
+    before = set(LocalServerProcess.running)
+    yield
+    for server in set(LocalServerProcess.running) - before:
+        server.stop_everything()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_server_outlives_the_session():
+    yield
+    for server in set(LocalServerProcess.running):
+        server.stop_everything()

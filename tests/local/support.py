@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -38,7 +40,13 @@ def free_port() -> int:
 
 
 class LocalServerProcess:
-    """``python -m serverless_meta local ...`` in a child process, its log in a file."""
+    """``python -m serverless_meta local ...`` in a child process, its log in a file.
+
+    ``running`` holds every server not stopped yet, so that the tests' fixtures stop what a failing
+    test leaves behind (tests/local/conftest.py).
+    """
+
+    running: set[LocalServerProcess] = set()
 
     def __init__(
         self,
@@ -63,6 +71,7 @@ class LocalServerProcess:
             command, stdout=self._log, stderr=subprocess.STDOUT, stdin=stdin, cwd=app_dir, env=env,
             start_new_session=True,
         )
+        LocalServerProcess.running.add(self)
         if wait:
             self._wait_until_serving()
 
@@ -118,7 +127,15 @@ class LocalServerProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+        LocalServerProcess.running.discard(self)
         return self.process.returncode
+
+    def stop_everything(self) -> None:
+        """Stop the server, then end whatever of its process group is left (a test failed midway)."""
+        self.stop()
+        for pid in self.group_members():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def group_members(self) -> list[int]:
         """The processes left in the server's process group (its synthesis, its environments, its DynamoDB)."""
