@@ -18,12 +18,15 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The venv also puts the handler code's roots on its path, as Lambda imports them (crud_api, and
+# crud_worker from its layer), for the tools that read it as code: lint-imports (the walls), a debugger.
+$(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	@test -n "$(PYTHON)" || { echo "make: no Python $(RUNTIME_PYTHON) (the Lambda runtime's) found: install it, or pass PYTHON=/path/to/python$(RUNTIME_PYTHON)" >&2; exit 1; }
 	$(PY) --version 2>/dev/null | grep -q '^Python $(RUNTIME_PYTHON)\.' || rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "serverless_meta_handler_code.pth").write_text("$(CURDIR)/lambda\n$(CURDIR)/lambda/worker_layer/python\n")'
 	touch $@
 
 # checkov pins an old boto3, so it lives in a venv of its own; the tests run it from there. Its pins

@@ -55,6 +55,15 @@ def test_every_wall_holds():
     assert f"Contracts: {len(BREACHES)} kept, 0 broken." in completed.stdout
 
 
+def test_the_walls_hold_when_lint_imports_runs_as_a_developer_runs_it():
+    """From the checkout's root, with nothing but the venv (make setup puts the handler code's roots on its path)."""
+    completed = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
 def test_each_wall_has_a_contract_and_a_breach_that_shows_it_works():
     assert set(contracts()) == set(BREACHES)
 
