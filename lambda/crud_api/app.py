@@ -170,8 +170,8 @@ def create_item() -> Response:
             respond=lambda versioned: _stored(_created(versioned)),
         )
         if creation.replayed:
-            return _replayed(creation.response)
-        response = _replayed(creation.response, replayed=False)
+            return _answer(creation.response, replayed=True)
+        response = _answer(creation.response, replayed=False)
     metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
     return response
 
@@ -181,7 +181,8 @@ def _stored(response: Response) -> dict[str, Any]:
     return {"statusCode": int(response.status_code), "headers": dict(response.headers), "body": to_json(response.body)}
 
 
-def _replayed(stored: dict[str, Any], *, replayed: bool = True) -> Response:
+def _answer(stored: dict[str, Any], *, replayed: bool) -> Response:
+    """The response an idempotency record keeps, as the first request got it; a retry's says it is replayed."""
     headers = {name: str(value) for name, value in stored["headers"].items()}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -59,15 +59,18 @@ def test_a_resource_server_holds_the_scopes_under_the_resource_name(template):
     )
 
 
-@pytest.mark.parametrize(("method", "scopes"), [("POST", ["metadata/write"]), ("PUT", ["metadata/write"]), ("GET", None)])
-def test_methods_with_scopes_ask_for_them_and_keep_the_authorizer(template, method, scopes):
-    found = [m for m in template.find_resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == method]
-    for props in (m["Properties"] for m in found):
-        assert props["AuthorizationType"] == "COGNITO_USER_POOLS"
-        if method == "GET" and props.get("AuthorizationScopes"):
-            assert props["AuthorizationScopes"] == ["metadata/read"], "get, not list, needs read"
-        elif scopes:
-            assert props["AuthorizationScopes"] == scopes
+def test_methods_with_scopes_ask_for_them_and_keep_the_authorizer(template):
+    routes = [m["Properties"] for m in template.find_resources("AWS::ApiGateway::Method").values()
+              if m["Properties"]["HttpMethod"] != "ANY"]
+
+    assert all(route["AuthorizationType"] == "COGNITO_USER_POOLS" for route in routes)
+    assert sorted((route["HttpMethod"], tuple(route.get("AuthorizationScopes", ()))) for route in routes) == [
+        ("DELETE", ()),
+        ("GET", ()),
+        ("GET", ("metadata/read",)),
+        ("POST", ("metadata/write",)),
+        ("PUT", ("metadata/write",)),
+    ], "create and update ask for write, get for read; list and delete for none"
 
 
 def test_list_asks_for_no_scope_so_it_still_takes_id_tokens(template):
