@@ -10,8 +10,22 @@ from constructs import IConstruct
 
 def acknowledge(scope: IConstruct, rule_ids: str | Sequence[str], reason: str) -> None:
     """Acknowledge cdk-nag rules (``Rule`` or ``Rule[finding]``, one or several) on ``scope`` and below it."""
-    rule_ids = [rule_ids] if isinstance(rule_ids, str) else rule_ids
-    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
+    acknowledge_each(scope, {rule_ids if isinstance(rule_ids, str) else tuple(rule_ids): reason})
+
+
+def acknowledge_each(scope: IConstruct, reasons: Mapping[str | tuple[str, ...], str]) -> None:
+    """Acknowledge rules on ``scope``, each with its own reason (rule or rules -> reason), in one call.
+
+    Each call into aws-cdk-lib costs about a millisecond of synthesis; a construct with several
+    findings has them acknowledged together.
+    """
+    Validations.of(scope).acknowledge(
+        *(
+            Acknowledgment(id=rule_id, reason=reason)
+            for rule_ids, reason in reasons.items()
+            for rule_id in ((rule_ids,) if isinstance(rule_ids, str) else rule_ids)
+        )
+    )
 
 
 def skip_checkov(resource: CfnResource, reasons: Mapping[str, str]) -> None:

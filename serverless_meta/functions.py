@@ -7,6 +7,7 @@ the functions run it on the Powertools layer.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import Annotations, IgnoreMode
@@ -17,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from serverless_meta.compliance import acknowledge, skip_checkov
+from serverless_meta.compliance import acknowledge, acknowledge_each, skip_checkov
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.powertools import ARCHITECTURE, NOT_THE_LATEST_RUNTIME, RUNTIME
 from serverless_meta.props import ServiceProps
@@ -143,6 +144,7 @@ def _function(
         layers=[layer],
         environment=environment,
         log_group=log_group,
+        acknowledged={"Serverless-LambdaDLQ": _NO_DEAD_LETTERS},
         memory_size=settings.memory_size,
         timeout=settings.timeout,
         reserved_concurrent_executions=settings.reserved_concurrency,
@@ -153,7 +155,7 @@ def _function(
         Annotations.of(function).acknowledge_warning(
             "@aws-cdk/aws-lambda:snapStartRequirePublish", "build_aliases publishes it: the live alias's version"
         )
-    _acknowledge_synchronous_function(function)
+    _skip_checks_for_synchronous_function(function)
     return function
 
 
@@ -164,11 +166,13 @@ def service_function(
     description: str,
     role_description: str,
     log_group: logs.ILogGroup,
+    acknowledged: Mapping[str, str],
     **function_props,
 ) -> lambda_.Function:
     """A function of the service on its runtime, traced, logging to ``log_group``, with a role of its own.
 
     The role starts with the log group and X-Ray only; every other permission is granted to it after.
+    ``acknowledged``: the function's own scanner findings (rule -> reason), besides its runtime's.
     """
     role = InlinePolicyRole(
         scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=role_description
@@ -191,8 +195,7 @@ def service_function(
     )
     # The Serverless pack reads a role's inline policy (where the statements now are) and finds the same one.
     acknowledge(role, ("AwsSolutions-IAM5[Resource::*]", "Serverless-LambdaStarPermissions"), x_ray_needs_a_wildcard)
-    for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
-        acknowledge(function, rule, NOT_THE_LATEST_RUNTIME)
+    acknowledge_each(function, {("AwsSolutions-L1", "Serverless-LambdaLatestVersion"): NOT_THE_LATEST_RUNTIME, **acknowledged})
     return function
 
 
@@ -219,25 +222,28 @@ class InlinePolicyRole(iam.Role):
 def grant_table_action(function: lambda_.IFunction, table: dynamodb.ITableV2, action: str, *, writes: bool) -> None:
     """One DynamoDB action on the table, and the use of a customer-managed table key it needs."""
     table.grant(function, action)
-    if table.encryption_key is not None:
+    key = table.encryption_key
+    if key is not None:
         # TableV2.grant() grants no KMS actions; a customer-managed key needs them for the data.
         if writes:
-            table.encryption_key.grant_encrypt_decrypt(function)
+            key.grant_encrypt_decrypt(function)
         else:
-            table.encryption_key.grant_decrypt(function)
+            key.grant_decrypt(function)
 
 
-def _acknowledge_synchronous_function(function: lambda_.Function) -> None:
-    """Scanner findings that do not apply to a function API Gateway invokes synchronously."""
-    no_dead_letters = (
-        "API Gateway invokes the function synchronously and returns its error to the caller; a dead-letter "
-        "queue only receives failed asynchronous invocations, so it would stay empty."
-    )
-    acknowledge(function, "Serverless-LambdaDLQ", no_dead_letters)
+# Why a function API Gateway invokes has no dead-letter queue (cdk-nag and checkov both ask for one).
+_NO_DEAD_LETTERS = (
+    "API Gateway invokes the function synchronously and returns its error to the caller; a dead-letter "
+    "queue only receives failed asynchronous invocations, so it would stay empty."
+)
+
+
+def _skip_checks_for_synchronous_function(function: lambda_.Function) -> None:
+    """Checkov checks that do not apply to a function API Gateway invokes synchronously."""
     skip_checkov(
         function.node.default_child,
         {
-            "CKV_AWS_116": no_dead_letters,
+            "CKV_AWS_116": _NO_DEAD_LETTERS,
             "CKV_AWS_117": "The function reaches only DynamoDB, CloudWatch and X-Ray, through their public endpoints "
             "over TLS with IAM auth; it has no VPC resource to reach, and a VPC would add NAT cost and cold-start time.",
             "CKV_AWS_173": "The environment holds configuration only (table name, resource shape), no secrets; Lambda "

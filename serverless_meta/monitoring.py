@@ -9,6 +9,7 @@ fault), and both the alarm and its recovery notify the topic.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -106,8 +107,8 @@ def build_monitoring(
             worker=WorkerMetrics(worker, namespace=props.functions.metrics_namespace, service=props.resource.name)
             if worker
             else None,
+            timeout=props.functions.timeout,
         ),
-        timeout=props.functions.timeout,
         owns_table=props.data.makes_table,
         topic=topic,
         thresholds=props.monitoring.thresholds,
@@ -133,9 +134,10 @@ class ServiceMetrics:
         provisioned: Mapping[Operation, lambda_.Alias] | None = None,
         restore_errors: cloudwatch.IMetric | None = None,
         worker: WorkerMetrics | None = None,
+        timeout: Duration,
     ) -> None:
         """``provisioned``: the aliases with provisioned concurrency; ``restore_errors``: failed SnapStart restores;
-        ``worker``: the worker's metrics, where the service has one."""
+        ``worker``: the worker's metrics, where the service has one; ``timeout``: the functions' (they share one)."""
         self.api = api
         self.worker = worker
         self.functions = functions
@@ -144,23 +146,19 @@ class ServiceMetrics:
         self.provisioned = dict(provisioned or {})
         self.restore_errors = restore_errors
         self._function_metrics: dict[tuple[Operation, str, str], cloudwatch.Metric] = {}
-        self._timeout_ms = {operation: function.timeout.to_milliseconds() for operation, function in functions.items()}
+        self.timeout_ms = timeout.to_milliseconds()
         self.requests = self._api_metric("Count", "Sum")
         self.server_errors = self._api_metric("5XXError", "Sum")
         self.client_errors = self._api_metric("4XXError", "Sum")
-        self.table_throttles = self._sum_over_operations("ThrottledRequests")
-        self.table_system_errors = self._sum_over_operations("SystemErrors")
-        self.table_user_errors = table.metric_user_errors(period=PERIOD, statistic="Sum")
-        self.table_consumed_reads = table.metric_consumed_read_capacity_units(period=PERIOD, label="read")
-        self.table_consumed_writes = table.metric_consumed_write_capacity_units(period=PERIOD, label="write")
+        self.table_metrics = TableMetrics.of(table)
 
-    def latency(self, statistic: str) -> cloudwatch.IMetric:
+    def latency(self, statistic: str, *, label: str | None = None) -> cloudwatch.IMetric:
         """The API's latency at ``statistic``; over a service's own methods, its slowest method's."""
-        return self._api_metric("Latency", statistic)
+        return self._api_metric("Latency", statistic, label=label)
 
-    def _api_metric(self, metric_name: str, statistic: str) -> cloudwatch.IMetric:
+    def _api_metric(self, metric_name: str, statistic: str, *, label: str | None = None) -> cloudwatch.IMetric:
         if self.routes is None:
-            return self.api.metric(metric_name, period=PERIOD, statistic=statistic)
+            return self.api.metric(metric_name, period=PERIOD, statistic=statistic, label=label)
         stage = self.api.deployment_stage
         # Ids unique within an alarm or a graph that uses several of these: requests_create, latency_p99_get.
         prefix = _API_METRIC_IDS[metric_name] + ("" if statistic == "Sum" else f"_{statistic}")
@@ -169,8 +167,8 @@ class ServiceMetrics:
             for operation, method in self.routes.items()
         }
         if statistic == "Sum":
-            return _combined(f"{metric_name}, {_ROUTES_LABEL}", "SUM", metrics, [f"FILL({m}, 0)" for m in metrics])
-        return _combined(f"{metric_name} {statistic}, slowest of {_ROUTES_LABEL}", "MAX", metrics, list(metrics))
+            return _combined(label or f"{metric_name}, {_ROUTES_LABEL}", "SUM", metrics, [f"FILL({m}, 0)" for m in metrics])
+        return _combined(label or f"{metric_name} {statistic}, slowest of {_ROUTES_LABEL}", "MAX", metrics, list(metrics))
 
     def error_percent(self, label: str, errors: cloudwatch.IMetric, *, minimum_requests: int) -> cloudwatch.MathExpression:
         """``errors`` as a percentage of requests, 0 in minutes with fewer than ``minimum_requests``."""
@@ -225,7 +223,7 @@ class ServiceMetrics:
         return self._over_functions("Throttles, all functions", self.function_throttles, "FILL({id}, 0)", "SUM")
 
     def slowest_duration_percent_of_timeout(self) -> cloudwatch.MathExpression:
-        """The highest of the functions' p99 durations, each as a percentage of that function's own timeout."""
+        """The highest of the functions' p99 durations, each as a percentage of the functions' timeout."""
         return self._over_functions(
             "Duration p99 % of timeout, slowest function",
             self.function_duration_p99,
@@ -239,11 +237,37 @@ class ServiceMetrics:
         An alarm's expression may use 10 metrics: five operations' worth, and room for more.
         """
         metrics = {operation.value: metric_of(operation) for operation in self.functions}
-        terms = [
-            term.format(id=operation.value, timeout_ms=self._timeout_ms[operation])
-            for operation in self.functions
-        ]
+        terms = [term.format(id=operation.value, timeout_ms=self.timeout_ms) for operation in self.functions]
         return _combined(label, combine, metrics, terms)
+
+
+class TableMetrics:
+    """The metrics of one table, made once per table: every service on it alarms on or graphs the same ones.
+
+    A dozen services sharing a table would otherwise each make the same thirty-odd metrics, each a
+    call into aws-cdk-lib: a tenth of a service's synthesis time.
+    """
+
+    _of_table: weakref.WeakKeyDictionary[dynamodb.ITableV2, TableMetrics] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, table: dynamodb.ITableV2) -> TableMetrics:
+        if table not in cls._of_table:
+            cls._of_table[table] = cls(table)
+        return cls._of_table[table]
+
+    def __init__(self, table: dynamodb.ITableV2) -> None:
+        self._table = table
+        self._table_name = table.table_name
+        self.throttles = self._sum_over_operations("ThrottledRequests")
+        self.system_errors = self._sum_over_operations("SystemErrors")
+        self.user_errors = table.metric_user_errors(period=PERIOD, statistic="Sum")
+        self.consumed_reads = table.metric_consumed_read_capacity_units(period=PERIOD, label="read")
+        self.consumed_writes = table.metric_consumed_write_capacity_units(period=PERIOD, label="write")
+        # As the dashboard's graphs label them.
+        self.throttles_graphed = self.throttles.with_(label="throttled")
+        self.system_errors_graphed = self.system_errors.with_(label="system")
+        self.user_errors_graphed = self.user_errors.with_(label="user")
 
     def _sum_over_operations(self, metric_name: str) -> cloudwatch.MathExpression:
         """The table metric summed over every operation the handlers make.
@@ -255,9 +279,9 @@ class ServiceMetrics:
         # An idempotent create writes its item and its record in one transaction.
         operations.append("TransactWriteItems")
         metrics = {
-            operation.lower(): self.table.metric(
+            operation.lower(): self._table.metric(
                 metric_name,
-                dimensions_map={"TableName": self.table.table_name, "Operation": operation},
+                dimensions_map={"TableName": self._table_name, "Operation": operation},
                 statistic="Sum",
                 period=PERIOD,
             )
@@ -362,7 +386,6 @@ class ServiceMonitoring(Construct):
         *,
         service: str,
         metrics: ServiceMetrics,
-        timeout: Duration,
         owns_table: bool,
         topic: sns.ITopic,
         thresholds: AlarmThresholds,
@@ -378,7 +401,7 @@ class ServiceMonitoring(Construct):
             self._table_alarms(service, metrics, thresholds)
         if metrics.worker is not None:
             self._worker_alarms(service, metrics.worker, thresholds)
-        self.dashboard = self._dashboard(service, metrics, timeout)
+        self.dashboard = self._dashboard(service, metrics)
 
     def _api_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
         self._alarm(
@@ -449,19 +472,19 @@ class ServiceMonitoring(Construct):
     def _table_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
         self._alarm(
             "TableThrottledRequests",
-            metrics.table_throttles,
+            metrics.table_metrics.throttles,
             thresholds.table_throttled_requests,
             f"{service}: DynamoDB throttled requests to its table",
         )
         self._alarm(
             "TableSystemErrors",
-            metrics.table_system_errors,
+            metrics.table_metrics.system_errors,
             thresholds.table_system_errors,
             f"{service}: DynamoDB answered requests to its table with system errors",
         )
         self._alarm(
             "TableUserErrors",
-            metrics.table_user_errors,
+            metrics.table_metrics.user_errors,
             thresholds.table_user_errors,
             f"{service}: DynamoDB rejected requests as invalid (counted for the whole account and region)",
         )
@@ -512,7 +535,7 @@ class ServiceMonitoring(Construct):
         self.alarms.append(alarm)
         return alarm
 
-    def _dashboard(self, service: str, metrics: ServiceMetrics, timeout: Duration) -> cloudwatch.Dashboard:
+    def _dashboard(self, service: str, metrics: ServiceMetrics) -> cloudwatch.Dashboard:
         def per_function(title: str, metric_of, **graph) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(
                 title=title,
@@ -534,7 +557,7 @@ class ServiceMonitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="API latency (ms)",
-                left=[metrics.latency(s).with_(label=s) for s in ("p50", "p90", "p99")],
+                left=[metrics.latency(s, label=s) for s in ("p50", "p90", "p99")],
                 width=12,
             ),
         )
@@ -545,7 +568,7 @@ class ServiceMonitoring(Construct):
             per_function(
                 "Duration p99 (ms)",
                 metrics.function_duration_p99,
-                left_annotations=[cloudwatch.HorizontalAnnotation(value=timeout.to_milliseconds(), label="timeout")],
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=metrics.timeout_ms, label="timeout")],
             ),
         )
         starts = [
@@ -571,18 +594,18 @@ class ServiceMonitoring(Construct):
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="DynamoDB consumed capacity",
-                left=[metrics.table_consumed_reads, metrics.table_consumed_writes],
+                left=[metrics.table_metrics.consumed_reads, metrics.table_metrics.consumed_writes],
                 width=6,
             ),
             cloudwatch.GraphWidget(
-                title="DynamoDB throttled requests", left=[metrics.table_throttles.with_(label="throttled")], width=6
+                title="DynamoDB throttled requests", left=[metrics.table_metrics.throttles_graphed], width=6
             ),
             cloudwatch.GraphWidget(
-                title="DynamoDB system errors", left=[metrics.table_system_errors.with_(label="system")], width=6
+                title="DynamoDB system errors", left=[metrics.table_metrics.system_errors_graphed], width=6
             ),
             cloudwatch.GraphWidget(
                 title="DynamoDB user errors (account-wide)",
-                left=[metrics.table_user_errors.with_(label="user")],
+                left=[metrics.table_metrics.user_errors_graphed],
                 width=6,
             ),
         )

@@ -166,6 +166,11 @@ def _worker_function(
     }
     if resource.timestamp_attribute:
         environment["TIMESTAMP_ATTRIBUTE"] = resource.timestamp_attribute
+    failed_messages = (
+        "Lambda reads the queue and invokes the function synchronously: a message it fails goes back to "
+        "the queue and, after max_receive_count receives, to the queue's own dead-letter queue. An "
+        "asynchronous dead-letter queue on the function would never receive anything."
+    )
     function = service_function(
         scope,
         "WorkerFunction",
@@ -176,6 +181,7 @@ def _worker_function(
         layers=[layer, _runtime_layer(scope)],
         environment=environment,
         log_group=log_group,
+        acknowledged={"Serverless-LambdaDLQ": failed_messages},
         memory_size=worker.memory_size,
         timeout=worker.timeout,
     )
@@ -183,12 +189,6 @@ def _worker_function(
     # narrow it to the resource's sort-key prefix (only the partition key has a condition key), so the
     # runtime writes the changed item only.
     grant_table_action(function, table, "dynamodb:UpdateItem", writes=True)
-    failed_messages = (
-        "Lambda reads the queue and invokes the function synchronously: a message it fails goes back to "
-        "the queue and, after max_receive_count receives, to the queue's own dead-letter queue. An "
-        "asynchronous dead-letter queue on the function would never receive anything."
-    )
-    acknowledge(function, "Serverless-LambdaDLQ", failed_messages)
     skip_checkov(
         function.node.default_child,
         {

@@ -128,6 +128,20 @@ def test_synthesis_fails_if_a_method_added_later_skips_the_authorizer():
         app.synth()
 
 
+def test_synthesis_fails_if_a_method_added_between_two_services_on_one_api_skips_the_authorizer():
+    """The check reads methods one by one only when some are not the services' own: one added between them counts."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "LeakyStack")
+    host = ServerlessCrudApi(stack, "Host", resource_name="items")
+    host.api.root.add_resource("health").add_method(
+        "GET", apigateway.MockIntegration(), authorization_type=apigateway.AuthorizationType.NONE
+    )
+    ServerlessCrudApi(stack, "Guest", resource_name="notes", api=host.api, user_pool=host.user_pool)
+
+    with pytest.raises(RuntimeError, match="GET /health has authorization type 'NONE'; every method must use the Cognito"):
+        app.synth()
+
+
 @pytest.mark.parametrize("address", ["", "oncall", "on call@example.com", "a@b"])
 def test_fails_if_alarm_email_is_not_an_address(stack, address):
     fails(stack, "alarm_email", repr(address), "an email address", alarm_email=address)
