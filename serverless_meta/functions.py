@@ -6,6 +6,7 @@ the functions run it on the Powertools layer.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -159,6 +160,12 @@ def _function(
     return function
 
 
+@functools.cache
+def _lambda_principal() -> iam.ServicePrincipal:
+    """Lambda's service principal, a value every role shares: made once, not once per role."""
+    return iam.ServicePrincipal("lambda.amazonaws.com")
+
+
 def service_function(
     scope: Construct,
     construct_id: str,
@@ -175,7 +182,7 @@ def service_function(
     ``acknowledged``: the function's own scanner findings (rule -> reason), besides its runtime's.
     """
     role = InlinePolicyRole(
-        scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=role_description
+        scope, f"{construct_id}Role", assumed_by=_lambda_principal(), description=role_description
     )
     log_group.grant_write(role)
     function = lambda_.Function(

@@ -544,11 +544,8 @@ class ServiceMonitoring(Construct):
                 **graph,
             )
 
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
-        dashboard.add_widgets(
-            cloudwatch.AlarmStatusWidget(title=f"{service}: alarms", alarms=self.alarms, width=24, height=3)
-        )
-        dashboard.add_widgets(
+        # Each row of widgets; the dashboard is made with them all, in one call into aws-cdk-lib.
+        api_graphs = [
             cloudwatch.GraphWidget(
                 title="API requests and errors",
                 left=[metrics.requests.with_(label="requests")],
@@ -560,8 +557,8 @@ class ServiceMonitoring(Construct):
                 left=[metrics.latency(s, label=s) for s in ("p50", "p90", "p99")],
                 width=12,
             ),
-        )
-        dashboard.add_widgets(
+        ]
+        function_graphs = [
             per_function("Invocations", metrics.function_invocations),
             per_function("Errors", metrics.function_errors),
             per_function("Throttles", metrics.function_throttles),
@@ -570,7 +567,12 @@ class ServiceMonitoring(Construct):
                 metrics.function_duration_p99,
                 left_annotations=[cloudwatch.HorizontalAnnotation(value=metrics.timeout_ms, label="timeout")],
             ),
-        )
+        ]
+        rows: list[list[cloudwatch.IWidget]] = [
+            [cloudwatch.AlarmStatusWidget(title=f"{service}: alarms", alarms=self.alarms, width=24, height=3)],
+            api_graphs,
+            function_graphs,
+        ]
         starts = [
             cloudwatch.GraphWidget(
                 title=f"Provisioned concurrency: {caption}",
@@ -586,30 +588,32 @@ class ServiceMonitoring(Construct):
         if metrics.restore_errors is not None:
             starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[metrics.restore_errors.with_(label="failed")], width=8))
         if starts:
-            dashboard.add_widgets(*starts)
+            rows.append(starts)
         if metrics.worker is not None:
-            dashboard.add_widgets(*self._worker_widgets(metrics.worker))
+            rows.append(self._worker_widgets(metrics.worker))
         # The throttle and system-error expressions each sum per-operation metrics with the same ids:
         # CloudWatch wants them in separate graphs.
-        dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="DynamoDB consumed capacity",
-                left=[metrics.table_metrics.consumed_reads, metrics.table_metrics.consumed_writes],
-                width=6,
-            ),
-            cloudwatch.GraphWidget(
-                title="DynamoDB throttled requests", left=[metrics.table_metrics.throttles_graphed], width=6
-            ),
-            cloudwatch.GraphWidget(
-                title="DynamoDB system errors", left=[metrics.table_metrics.system_errors_graphed], width=6
-            ),
-            cloudwatch.GraphWidget(
-                title="DynamoDB user errors (account-wide)",
-                left=[metrics.table_metrics.user_errors_graphed],
-                width=6,
-            ),
+        rows.append(
+            [
+                cloudwatch.GraphWidget(
+                    title="DynamoDB consumed capacity",
+                    left=[metrics.table_metrics.consumed_reads, metrics.table_metrics.consumed_writes],
+                    width=6,
+                ),
+                cloudwatch.GraphWidget(
+                    title="DynamoDB throttled requests", left=[metrics.table_metrics.throttles_graphed], width=6
+                ),
+                cloudwatch.GraphWidget(
+                    title="DynamoDB system errors", left=[metrics.table_metrics.system_errors_graphed], width=6
+                ),
+                cloudwatch.GraphWidget(
+                    title="DynamoDB user errors (account-wide)",
+                    left=[metrics.table_metrics.user_errors_graphed],
+                    width=6,
+                ),
+            ]
         )
-        return dashboard
+        return cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3), widgets=rows)
 
     @staticmethod
     def _worker_widgets(worker: WorkerMetrics) -> list[cloudwatch.IWidget]:

@@ -7,6 +7,8 @@ layer is pinned to the Powertools release the handler code is tested with.
 
 from __future__ import annotations
 
+import functools
+
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -24,6 +26,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 POWERTOOLS_VERSION = "3.37.0"
 
 
+@functools.cache  # each of the names is a call into aws-cdk-lib; every service asks
 def layer_parameter_name(version: str = POWERTOOLS_VERSION) -> str:
     return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
 
