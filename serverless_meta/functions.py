@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Annotations, IgnoreMode
+from aws_cdk import Annotations, IgnoreMode, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -55,13 +56,7 @@ def build_functions(
     log_group: logs.ILogGroup,
 ) -> dict[Operation, lambda_.Function]:
     """Each operation's function, with its own role and single DynamoDB action, logging to the service's log group."""
-    # The root's __init__.py only makes the directory a package of ours; Lambda has no use for it,
-    # nor for the workers' runtime, which reaches workers as a layer of its own.
-    code = lambda_.Code.from_asset(
-        str(handler_code_dir()),
-        exclude=["**/__pycache__", "/__init__.py", f"/{WORKER_LAYER_DIR}"],
-        ignore_mode=IgnoreMode.GIT,
-    )
+    code = _handler_code(Stack.of(scope))
     environment = handler_environment(props, table=table)
     return {
         operation: _function(
@@ -69,6 +64,22 @@ def build_functions(
         )
         for operation in props.resource.operations
     }
+
+
+_handler_code_of_stack: weakref.WeakKeyDictionary[Stack, lambda_.Code] = weakref.WeakKeyDictionary()
+
+
+def _handler_code(stack: Stack) -> lambda_.Code:
+    """The handlers' code, one asset for every service in ``stack``: each asset hashes the directory again."""
+    if stack not in _handler_code_of_stack:
+        # The root's __init__.py only makes the directory a package of ours; Lambda has no use for it,
+        # nor for the workers' runtime, which reaches workers as a layer of its own.
+        _handler_code_of_stack[stack] = lambda_.Code.from_asset(
+            str(handler_code_dir()),
+            exclude=["**/__pycache__", "/__init__.py", f"/{WORKER_LAYER_DIR}"],
+            ignore_mode=IgnoreMode.GIT,
+        )
+    return _handler_code_of_stack[stack]
 
 
 ALIAS = "live"

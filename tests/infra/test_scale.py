@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
 
 from serverless_meta import ServerlessCrudApi
@@ -28,6 +30,25 @@ def test_a_grant_made_after_the_construct_lands_in_the_functions_role():
     )
     assert all("s3:" not in str(role_statements(template, f"Metadata{op}FunctionRole")) for op in ("Create", "List"))
     template.resource_count_is("AWS::IAM::Policy", 0)
+
+
+def _handler_code_assets(stack) -> list:
+    return [c for c in stack.node.find_all() if isinstance(c, s3_assets.Asset) and c.node.id == "Code"]
+
+
+def test_the_services_of_a_stack_share_one_asset_of_handler_code_and_each_stack_has_its_own():
+    """Each asset hashes the handler directory at synthesis; one per stack, as CDK allows no more sharing."""
+    app = cdk.App()
+    stacks = [cdk.Stack(app, name) for name in ("First", "Second")]
+    for stack in stacks:
+        first = ServerlessCrudApi(stack, "Metadata", resource_name="metadata")
+        ServerlessCrudApi(stack, "Feedback", resource_name="feedback", table=first.table, user_pool=first.user_pool)
+    assembly = app.synth()
+
+    assert [len(_handler_code_assets(stack)) for stack in stacks] == [1, 1]
+    for stack in stacks:
+        functions = assembly.get_stack_by_name(stack.stack_name).template["Resources"].values()
+        assert len({json.dumps(f["Properties"]["Code"]) for f in functions if f["Type"] == "AWS::Lambda::Function"}) == 1
 
 
 # --- Twelve services in one stack -----------------------------------------------------------
