@@ -7,7 +7,9 @@ only the module import of the handler (what Lambda's init phase runs), not inter
 Handlers are measured interleaved (seed, Metadata, Feedback, seed, ...), so that a busy machine
 slows all of them alike; the ratio is each sample's over the seed's median of the same run.
 
-Run: .venv/bin/python bench/cold_start.py [samples] [--python PATH] (default 15). After a change to the handler
+Run: .venv/bin/python bench/cold_start.py [samples] [--python PATH] [--floors] (default 15). With
+``--floors``, also the pieces alone: a botocore client, then Powertools' Logger, Metrics and Tracer,
+its REST resolver, and boto3, each added to the one before. After a change to the handler
 (the HTTP-semantics work: validation, idempotency), run it again: it imports whatever
 ``lambda/crud_api/app.py`` imports, with the environment the construct sets (``handler_environment``).
 """
@@ -40,6 +42,42 @@ def lambda_handler(event, context):
     table.put_item(Item={"feedbackId": str(uuid.uuid4()), "feedback": feedback, "timestamp": int(time.time())})
     return {"statusCode": 200, "body": json.dumps({"message": "Feedback submitted successfully!"})}
 """
+
+# With --floors: what any handler built on the same pieces pays before a line of its own, each a
+# module like the seed's, so that the ratio says how low a handler with these pieces can go.
+FLOORS = {
+    "floor: a botocore DynamoDB client": """
+import botocore.session
+
+client = botocore.session.get_session().create_client("dynamodb")
+""",
+    "floor: + Powertools Logger, Metrics, Tracer": """
+import botocore.session
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+client = botocore.session.get_session().create_client("dynamodb")
+logger, metrics, tracer = Logger(), Metrics(), Tracer(patch_modules=("botocore",))
+""",
+    "floor: + Powertools REST resolver": """
+import botocore.session
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+client = botocore.session.get_session().create_client("dynamodb")
+logger, metrics, tracer = Logger(), Metrics(), Tracer(patch_modules=("botocore",))
+app = APIGatewayRestResolver()
+""",
+    "floor: + boto3 (its DynamoDB type serializer)": """
+import botocore.session
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from boto3.dynamodb.types import TypeSerializer
+
+client = botocore.session.get_session().create_client("dynamodb")
+logger, metrics, tracer = Logger(), Metrics(), Tracer(patch_modules=("botocore",))
+app = APIGatewayRestResolver()
+""",
+}
 
 TIMER = """
 import importlib, json, sys, time
@@ -125,6 +163,10 @@ def main() -> None:
             ),
         ),
     }
+    if "--floors" in sys.argv:
+        for number, (name, source) in enumerate(FLOORS.items()):
+            (seed_dir / f"floor_{number}.py").write_text(source)
+            handlers[name] = (seed_dir, f"floor_{number}", f"floor_{number}.handler", service_environment(resource_name="metadata"))
     runs: dict[str, list[float]] = {name: [] for name in handlers}
     for _ in range(samples):
         for name, handler in handlers.items():
@@ -133,11 +175,11 @@ def main() -> None:
     version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
                              capture_output=True, text=True, check=True).stdout.strip()
     print(f"Handler cold init, {samples} fresh interpreters each, interleaved (Python {version}):")
-    print(f"  {'':48s} {'median':>9s} {'p25-p75':>13s}  ratio to the seed's median (p25-p75)")
+    print(f"  {'':50s} {'median':>9s} {'p25-p75':>13s}  ratio to the seed's median (p25-p75)")
     for name, seconds in runs.items():
         q1, median, q3 = statistics.quantiles(seconds, n=4)
         print(
-            f"  {name:48s} {median * 1000:6.1f} ms {q1 * 1000:5.0f}-{q3 * 1000:<5.0f} ms"
+            f"  {name:50s} {median * 1000:6.1f} ms {q1 * 1000:5.0f}-{q3 * 1000:<5.0f} ms"
             f"  {median / seed:4.2f} ({q1 / seed:4.2f}-{q3 / seed:4.2f})"
         )
     print(json.dumps({name: [round(s * 1000, 1) for s in seconds] for name, seconds in runs.items()}), file=sys.stderr)
