@@ -320,7 +320,11 @@ _methods_made: weakref.WeakKeyDictionary[apigateway.RestApi, int] = weakref.Weak
 
 @jsii.implements(IValidation)
 class _EveryMethodAuthorized:
-    """Fails synthesis if any method of the API, including ones added later, lacks the Cognito authorizer."""
+    """Fails synthesis if any method of the API, including ones added later, lacks the Cognito authorizer.
+
+    The services' own methods are made with it; while the API has no others, none is read again (an
+    app that changes one through its ``CfnMethod``, an escape hatch, has taken that over).
+    """
 
     def __init__(self, api: apigateway.RestApi, *, cors: bool) -> None:
         self._api = api

@@ -1,10 +1,10 @@
 """Who hears about a service's trouble: its alarm topic, its alarms and its dashboard.
 
-Every metric comes from one factory, ``ServiceMetrics``; the alarms and the dashboard only
-consume it. Every alarm gets the same evaluation and actions, set here in one place:
-one-minute periods, firing when 3 of the last 5 breach (one bad minute pages nobody, a
-service that keeps failing does), minutes without data counting as healthy (no traffic is no
-fault), and both the alarm and its recovery notify the topic.
+Every metric comes from one factory, ``ServiceMetrics`` (with its table's, made once per table
+in ``TableMetrics``); the alarms and the dashboard only consume it. Every alarm gets the same
+evaluation and actions, set here in one place: one-minute periods, firing when 3 of the last 5
+breach (one bad minute pages nobody, a service that keeps failing does), minutes without data
+counting as healthy (no traffic is no fault), and both the alarm and its recovery notify the topic.
 """
 
 from __future__ import annotations
@@ -257,10 +257,10 @@ class TableMetrics:
         return cls._of_table[table]
 
     def __init__(self, table: dynamodb.ITableV2) -> None:
-        self._table = table
-        self._table_name = table.table_name
-        self.throttles = self._sum_over_operations("ThrottledRequests")
-        self.system_errors = self._sum_over_operations("SystemErrors")
+        # Holds no reference to the table, which keys the cache weakly.
+        table_name = table.table_name
+        self.throttles = self._sum_over_operations(table, table_name, "ThrottledRequests")
+        self.system_errors = self._sum_over_operations(table, table_name, "SystemErrors")
         self.user_errors = table.metric_user_errors(period=PERIOD, statistic="Sum")
         self.consumed_reads = table.metric_consumed_read_capacity_units(period=PERIOD, label="read")
         self.consumed_writes = table.metric_consumed_write_capacity_units(period=PERIOD, label="write")
@@ -269,7 +269,8 @@ class TableMetrics:
         self.system_errors_graphed = self.system_errors.with_(label="system")
         self.user_errors_graphed = self.user_errors.with_(label="user")
 
-    def _sum_over_operations(self, metric_name: str) -> cloudwatch.MathExpression:
+    @staticmethod
+    def _sum_over_operations(table: dynamodb.ITableV2, table_name: str, metric_name: str) -> cloudwatch.MathExpression:
         """The table metric summed over every operation the handlers make.
 
         DynamoDB publishes these per operation, and only in minutes when one happened: each is
@@ -279,9 +280,9 @@ class TableMetrics:
         # An idempotent create writes its item and its record in one transaction.
         operations.append("TransactWriteItems")
         metrics = {
-            operation.lower(): self._table.metric(
+            operation.lower(): table.metric(
                 metric_name,
-                dimensions_map={"TableName": self._table_name, "Operation": operation},
+                dimensions_map={"TableName": table_name, "Operation": operation},
                 statistic="Sum",
                 period=PERIOD,
             )
