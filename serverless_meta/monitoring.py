@@ -248,6 +248,7 @@ class TableMetrics:
     call into aws-cdk-lib: a tenth of a service's synthesis time.
     """
 
+    # Weakly keyed, so as to add no reference of its own (jsii keeps its objects for the whole process anyway).
     _of_table: weakref.WeakKeyDictionary[dynamodb.ITableV2, TableMetrics] = weakref.WeakKeyDictionary()
 
     @classmethod
@@ -257,7 +258,6 @@ class TableMetrics:
         return cls._of_table[table]
 
     def __init__(self, table: dynamodb.ITableV2) -> None:
-        # Holds no reference to the table, which keys the cache weakly.
         table_name = table.table_name
         self.throttles = self._sum_over_operations(table, table_name, "ThrottledRequests")
         self.system_errors = self._sum_over_operations(table, table_name, "SystemErrors")
