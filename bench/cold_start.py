@@ -8,8 +8,8 @@ Handlers are measured interleaved (seed, Metadata, Feedback, seed, ...), so that
 slows all of them alike; the ratio is each sample's over the seed's median of the same run.
 
 Run: .venv/bin/python bench/cold_start.py [samples] [--python PATH] [--floors] (default 15). With
-``--floors``, also the pieces alone: a botocore client, then Powertools' Logger, Metrics and Tracer,
-its REST resolver, and boto3, each added to the one before. After a change to the handler
+``--floors``, also the pieces alone: a botocore client, then Powertools' Logger and Metrics, its
+Tracer, its REST resolver, and boto3, each added to the one before. After a change to the handler
 (the HTTP-semantics work: validation, idempotency), run it again: it imports whatever
 ``lambda/crud_api/app.py`` imports, with the environment the construct sets (``handler_environment``).
 """
@@ -51,7 +51,14 @@ import botocore.session
 
 client = botocore.session.get_session().create_client("dynamodb")
 """,
-    "floor: + Powertools Logger, Metrics, Tracer": """
+    "floor: + Powertools Logger, Metrics": """
+import botocore.session
+from aws_lambda_powertools import Logger, Metrics
+
+client = botocore.session.get_session().create_client("dynamodb")
+logger, metrics = Logger(), Metrics()
+""",
+    "floor: + Powertools Tracer (the X-Ray SDK)": """
 import botocore.session
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
