@@ -44,47 +44,31 @@ def lambda_handler(event, context):
 """
 
 # With --floors: what any handler built on the same pieces pays before a line of its own, each a
-# module like the seed's, so that the ratio says how low a handler with these pieces can go.
-FLOORS = {
-    "floor: a botocore DynamoDB client": """
-import botocore.session
+# module like the seed's, so that the ratio says how low a handler with these pieces can go. Each
+# floor holds its piece (an import, then what the module makes at load) and every piece above it.
+FLOOR_PIECES = (
+    ("a botocore DynamoDB client", "import botocore.session",
+     'client = botocore.session.get_session().create_client("dynamodb")'),
+    ("+ Powertools Logger, Metrics", "from aws_lambda_powertools import Logger, Metrics",
+     "logger, metrics = Logger(), Metrics()"),
+    ("+ Powertools Tracer (the X-Ray SDK)", "from aws_lambda_powertools import Tracer",
+     'tracer = Tracer(patch_modules=("botocore",))'),
+    ("+ Powertools REST resolver", "from aws_lambda_powertools.event_handler import APIGatewayRestResolver",
+     "app = APIGatewayRestResolver()"),
+    ("+ boto3 (its DynamoDB type serializer)", "from boto3.dynamodb.types import TypeSerializer", ""),
+)
 
-client = botocore.session.get_session().create_client("dynamodb")
-""",
-    "floor: + Powertools Logger, Metrics": """
-import botocore.session
-from aws_lambda_powertools import Logger, Metrics
 
-client = botocore.session.get_session().create_client("dynamodb")
-logger, metrics = Logger(), Metrics()
-""",
-    "floor: + Powertools Tracer (the X-Ray SDK)": """
-import botocore.session
-from aws_lambda_powertools import Logger, Metrics, Tracer
+def floors() -> dict[str, str]:
+    """Each floor's name and module source."""
+    sources = {}
+    for depth, (name, _, _) in enumerate(FLOOR_PIECES, start=1):
+        pieces = FLOOR_PIECES[:depth]
+        imports = [piece_import for _, piece_import, _ in pieces]
+        made = [piece_made for _, _, piece_made in pieces if piece_made]
+        sources[f"floor: {name}"] = "\n".join([*imports, "", *made, ""])
+    return sources
 
-client = botocore.session.get_session().create_client("dynamodb")
-logger, metrics, tracer = Logger(), Metrics(), Tracer(patch_modules=("botocore",))
-""",
-    "floor: + Powertools REST resolver": """
-import botocore.session
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-
-client = botocore.session.get_session().create_client("dynamodb")
-logger, metrics, tracer = Logger(), Metrics(), Tracer(patch_modules=("botocore",))
-app = APIGatewayRestResolver()
-""",
-    "floor: + boto3 (its DynamoDB type serializer)": """
-import botocore.session
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from boto3.dynamodb.types import TypeSerializer
-
-client = botocore.session.get_session().create_client("dynamodb")
-logger, metrics, tracer = Logger(), Metrics(), Tracer(patch_modules=("botocore",))
-app = APIGatewayRestResolver()
-""",
-}
 
 TIMER = """
 import importlib, json, sys, time
@@ -171,7 +155,7 @@ def main() -> None:
         ),
     }
     if "--floors" in sys.argv:
-        for number, (name, source) in enumerate(FLOORS.items()):
+        for number, (name, source) in enumerate(floors().items()):
             (seed_dir / f"floor_{number}.py").write_text(source)
             handlers[name] = (seed_dir, f"floor_{number}", f"floor_{number}.handler", service_environment(resource_name="metadata"))
     runs: dict[str, list[float]] = {name: [] for name in handlers}

@@ -116,15 +116,21 @@ def test_fails_if_a_cors_origin_is_empty_or_holds_a_comma(stack, origin):
     fails(stack, "cors_allow_origins", repr([origin]), "origins such as", cors_allow_origins=[origin])
 
 
-def test_synthesis_fails_if_a_method_added_later_skips_the_authorizer():
-    app = cdk.App()
-    stack = cdk.Stack(app, "LeakyStack")
-    service = ServerlessCrudApi(stack, "Service", resource_name="items")
-    service.api.root.add_resource("health").add_method(
+def _add_health_check_without_authorizer(api: apigateway.RestApi) -> None:
+    api.root.add_resource("health").add_method(
         "GET", apigateway.MockIntegration(), authorization_type=apigateway.AuthorizationType.NONE
     )
 
-    with pytest.raises(RuntimeError, match="GET /health has authorization type 'NONE'; every method must use the Cognito"):
+
+_UNAUTHORIZED_HEALTH_CHECK = "GET /health has authorization type 'NONE'; every method must use the Cognito"
+
+
+def test_synthesis_fails_if_a_method_added_later_skips_the_authorizer():
+    app = cdk.App()
+    service = ServerlessCrudApi(cdk.Stack(app, "LeakyStack"), "Service", resource_name="items")
+    _add_health_check_without_authorizer(service.api)
+
+    with pytest.raises(RuntimeError, match=_UNAUTHORIZED_HEALTH_CHECK):
         app.synth()
 
 
@@ -133,12 +139,10 @@ def test_synthesis_fails_if_a_method_added_between_two_services_on_one_api_skips
     app = cdk.App()
     stack = cdk.Stack(app, "LeakyStack")
     host = ServerlessCrudApi(stack, "Host", resource_name="items")
-    host.api.root.add_resource("health").add_method(
-        "GET", apigateway.MockIntegration(), authorization_type=apigateway.AuthorizationType.NONE
-    )
+    _add_health_check_without_authorizer(host.api)
     ServerlessCrudApi(stack, "Guest", resource_name="notes", api=host.api, user_pool=host.user_pool)
 
-    with pytest.raises(RuntimeError, match="GET /health has authorization type 'NONE'; every method must use the Cognito"):
+    with pytest.raises(RuntimeError, match=_UNAUTHORIZED_HEALTH_CHECK):
         app.synth()
 
 
