@@ -141,7 +141,6 @@ class ServiceMetrics:
         self.api = api
         self.worker = worker
         self.functions = functions
-        self.table = table
         self.routes = routes
         self.provisioned = dict(provisioned or {})
         self.restore_errors = restore_errors
