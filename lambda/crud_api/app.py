@@ -10,17 +10,11 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import (
-    BadRequestError,
-    ForbiddenError,
-    ServiceError,
-    UnauthorizedError,
-)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,6 +29,7 @@ from crud_api.items import (
     VersionMismatch,
 )
 from crud_api.observability import logger, metrics, tracer
+from crud_api.proxy import JSON, Cors, HttpError, Request, Response, proxy_result
 from crud_api.repository import ItemRepository, StorageBusyError, UnstorableValueError
 from crud_api.settings import Settings
 
@@ -69,26 +64,13 @@ else:
     register_after_restore(_renew_after_restore)
 service = ItemService(repository, settings)
 validator = requests.compile_schema(settings.item_schema)
-cors = (
-    CORSConfig(
-        allow_origin=settings.cors_allow_origins[0],
-        extra_origins=list(settings.cors_allow_origins[1:]),
-        allow_headers=list(contract.CORS_ALLOW_HEADERS),
-        expose_headers=list(contract.CORS_EXPOSE_HEADERS),
-        max_age=contract.CORS_MAX_AGE_SECONDS,
-    )
-    if settings.cors_allow_origins
-    else None
-)
-# debug=False: POWERTOOLS_DEV must never put a traceback in a response.
-app = APIGatewayRestResolver(serializer=to_json, debug=False, cors=cors)
+cors = Cors(settings.cors_allow_origins, contract.CORS_EXPOSE_HEADERS) if settings.cors_allow_origins else None
 
 COLLECTION = f"/{settings.resource}"
-MEMBER = f"{COLLECTION}/<item_id>"
 
 
 def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+    return Response(status, to_json(body), {"Content-Type": JSON, **(headers or {})})
 
 
 def _item(status: HTTPStatus, versioned: Versioned, headers: dict[str, str] | None = None) -> Response:
@@ -96,45 +78,42 @@ def _item(status: HTTPStatus, versioned: Versioned, headers: dict[str, str] | No
     return _json(status, versioned.item, {**(headers or {}), "ETag": requests.etag(versioned.version)})
 
 
-def _header(name: str) -> str | None:
-    return app.current_event.headers.get(name)
-
-
-def _caller(operation: str) -> str:
+def _caller(request: Request, operation: str) -> str:
     """The caller's Cognito ``sub`` (every item belongs to the user who created it), if they may ``operation``.
 
     The authorizer has checked the token; an operation limited to Cognito groups also needs the
     caller in one of them (403, before anything is read or written).
     """
-    claims = app.current_event.request_context.authorizer.claims or {}
-    owner = claims.get("sub")
+    owner = request.claims.get("sub")
     if not owner:
         logger.warning("Request reached the handler without Cognito claims; is the authorizer attached?")
-        raise UnauthorizedError("Unauthorized")
+        raise HttpError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
     allowed = settings.operation_groups.get(operation)
-    if allowed and not allowed & requests.parse_groups(claims.get("cognito:groups")):
-        raise ForbiddenError(f"Only members of {', '.join(sorted(allowed))} may {operation} {settings.resource}")
+    if allowed and not allowed & requests.parse_groups(request.claims.get("cognito:groups")):
+        raise HttpError(
+            HTTPStatus.FORBIDDEN, f"Only members of {', '.join(sorted(allowed))} may {operation} {settings.resource}"
+        )
     return owner
 
 
-def _body() -> dict[str, Any]:
+def _body(request: Request) -> dict[str, Any]:
     return requests.parse_body(
-        app.current_event.decoded_body,
+        request.body,
         max_bytes=settings.max_body_bytes,
         server_owned=settings.server_owned_attributes,
         validator=validator,
     )
 
 
-def _item_not_found(item_id: str) -> ServiceError:
-    return ServiceError(HTTPStatus.NOT_FOUND, f"{settings.resource} {item_id} not found")
+def _item_not_found(item_id: str) -> HttpError:
+    return HttpError(HTTPStatus.NOT_FOUND, f"{settings.resource} {item_id} not found")
 
 
-def _expected_versions() -> frozenset[int] | None:
+def _expected_versions(request: Request) -> frozenset[int] | None:
     """The versions ``If-Match`` allows a write at (None: any); 428 where the service requires it."""
-    tags = requests.parse_entity_tags(_header("If-Match"), "If-Match")
+    tags = requests.parse_entity_tags(request.header("If-Match"), "If-Match")
     if tags is None and settings.require_if_match:
-        raise ServiceError(
+        raise HttpError(
             HTTPStatus.PRECONDITION_REQUIRED,
             f"If-Match is required: send the ETag of the {settings.resource} item you read",
         )
@@ -149,25 +128,25 @@ def _stale(item_id: str, error: VersionMismatch) -> Response:
     )
 
 
-def _created(versioned: Versioned) -> Response:
-    location = f"{app.current_event.request_context.path.rstrip('/')}/{versioned.item[settings.id_attribute]}"
+def _created(request: Request, versioned: Versioned) -> Response:
+    location = f"{request.public_path.rstrip('/')}/{versioned.item[settings.id_attribute]}"
     return _item(HTTPStatus.CREATED, versioned, {"Location": location})
 
 
-def create_item() -> Response:
-    owner = _caller("create")
-    data = _body()
-    idempotency_key = requests.parse_idempotency_key(_header(contract.IDEMPOTENCY_KEY_HEADER))
+def create_item(request: Request, context: LambdaContext) -> Response:
+    owner = _caller(request, "create")
+    data = _body(request)
+    idempotency_key = requests.parse_idempotency_key(request.header(contract.IDEMPOTENCY_KEY_HEADER))
     if idempotency_key is None:
-        response = _created(service.create(owner, data))
+        response = _created(request, service.create(owner, data))
     else:
         creation = service.create_once(
             owner,
             data,
             idempotency_key=idempotency_key,
-            request_id=app.current_event.request_context.request_id,
-            claim_millis=app.lambda_context.get_remaining_time_in_millis(),
-            respond=lambda versioned: _stored(_created(versioned)),
+            request_id=request.request_id,
+            claim_millis=context.get_remaining_time_in_millis(),
+            respond=lambda versioned: _stored(_created(request, versioned)),
         )
         if creation.replayed:
             return _answer(creation.response, replayed=True)
@@ -178,7 +157,7 @@ def create_item() -> Response:
 
 def _stored(response: Response) -> dict[str, Any]:
     """A response as an idempotency record keeps it, to answer a retry exactly as the first request."""
-    return {"statusCode": int(response.status_code), "headers": dict(response.headers), "body": to_json(response.body)}
+    return {"statusCode": int(response.status), "headers": dict(response.headers), "body": response.body}
 
 
 def _answer(stored: dict[str, Any], *, replayed: bool) -> Response:
@@ -186,33 +165,33 @@ def _answer(stored: dict[str, Any], *, replayed: bool) -> Response:
     headers = {name: str(value) for name, value in stored["headers"].items()}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(status_code=int(stored["statusCode"]), body=stored["body"], headers=headers)
+    return Response(HTTPStatus(int(stored["statusCode"])), stored["body"], headers)
 
 
-def list_items() -> Response:
-    owner = _caller("list")
-    params = app.current_event.query_string_parameters or {}
+def list_items(request: Request, _context: LambdaContext) -> Response:
+    owner = _caller(request, "list")
+    params = request.query
     page = service.list(owner, requests.parse_limit(params.get("limit")), after_id=requests.decode_cursor(params.get("next")))
     next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
     items = [{**v.item, contract.ETAG_ATTRIBUTE: requests.etag(v.version)} for v in page.items]
     return _json(HTTPStatus.OK, {"items": items, "next": next_cursor})
 
 
-def get_item(item_id: str) -> Response:
-    owner, item_id = _caller("get"), requests.parse_item_id(item_id, settings.resource)
+def get_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
+    owner, item_id = _caller(request, "get"), requests.parse_item_id(item_id, settings.resource)
     found = service.get(owner, item_id)
     if found is None:
         raise _item_not_found(item_id)
-    unchanged = requests.parse_entity_tags(_header("If-None-Match"), "If-None-Match")
+    unchanged = requests.parse_entity_tags(request.header("If-None-Match"), "If-None-Match")
     if unchanged is not None and unchanged.matches(found.version, weak=True):
-        return Response(status_code=HTTPStatus.NOT_MODIFIED, body="", headers={"ETag": requests.etag(found.version)})
+        return Response(HTTPStatus.NOT_MODIFIED, "", {"ETag": requests.etag(found.version)})
     return _item(HTTPStatus.OK, found)
 
 
-def replace_item(item_id: str) -> Response:
-    owner, item_id = _caller("update"), requests.parse_item_id(item_id, settings.resource)
-    versions = _expected_versions()
-    data = _body()
+def replace_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
+    owner, item_id = _caller(request, "update"), requests.parse_item_id(item_id, settings.resource)
+    versions = _expected_versions(request)
+    data = _body(request)
     try:
         return _item(HTTPStatus.OK, service.replace(owner, item_id, data, versions=versions))
     except ItemNotFound:
@@ -221,134 +200,95 @@ def replace_item(item_id: str) -> Response:
         return _stale(item_id, stale)
 
 
-def delete_item(item_id: str) -> Response:
-    owner, item_id = _caller("delete"), requests.parse_item_id(item_id, settings.resource)
+def delete_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
+    owner, item_id = _caller(request, "delete"), requests.parse_item_id(item_id, settings.resource)
     try:
-        service.delete(owner, item_id, versions=_expected_versions())
+        service.delete(owner, item_id, versions=_expected_versions(request))
     except ItemNotFound:
         raise _item_not_found(item_id) from None
     except VersionMismatch as stale:
         return _stale(item_id, stale)
     metrics.add_metric(name="ItemsDeleted", unit=MetricUnit.Count, value=1)
-    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
+    return Response(HTTPStatus.NO_CONTENT)
 
 
-ROUTE_FUNCTIONS = {
+ROUTE_FUNCTIONS: dict[str, Callable[..., Response]] = {
     "create": create_item,
     "list": list_items,
     "get": get_item,
     "update": replace_item,
     "delete": delete_item,
 }
+# (method, whether on one item) -> the service's route; the others answer 405 (or 404 where a path has none).
+_SERVED = {
+    method_on_item: ROUTE_FUNCTIONS[operation]
+    for operation, method_on_item in contract.ROUTES.items()
+    if operation in settings.operations
+}
+_PATHS = {
+    False: re.compile(rf"{re.escape(COLLECTION)}/?"),
+    True: re.compile(rf"{re.escape(COLLECTION)}/([^/]+)/?"),
+}
 
 
-def _register_routes() -> None:
-    """Route the service's operations; the others answer 405 (or 404 when a path has none)."""
-    for operation, (method, on_item) in contract.ROUTES.items():
-        if operation in settings.operations:
-            app.route(MEMBER if on_item else COLLECTION, method=method)(ROUTE_FUNCTIONS[operation])
+def dispatch(request: Request, context: LambdaContext) -> Response:
+    """The service's answer to ``request``; 405 with ``Allow`` for a known path and another method, else 404.
 
-
-def _allowed_methods(*, on_item: bool) -> list[str]:
-    return sorted(
-        method for op, (method, item) in contract.ROUTES.items() if item == on_item and op in settings.operations
-    )
-
-
-_register_routes()
-_PATH_METHODS = (
-    (re.compile(rf"^{re.escape(COLLECTION)}/?$"), _allowed_methods(on_item=False)),
-    (re.compile(rf"^{re.escape(COLLECTION)}/[^/]+/?$"), _allowed_methods(on_item=True)),
-)
-
-
-@app.not_found
-def route_not_found(_error: Exception) -> Response:
-    """405 with ``Allow`` for a known path and another method; 404 for any other path.
-
-    A known path and method that still matched no route has an id with characters the route
-    patterns refuse (control characters, say): no item has such an id.
+    API Gateway invokes the function only for its own routes: the 404 and 405 are for anything
+    else that invokes it directly.
     """
-    for pattern, methods in _PATH_METHODS:
-        if methods and pattern.match(app.current_event.path):
-            if app.current_event.http_method in methods:
-                raise BadRequestError(f"Invalid {settings.resource} id: expected a UUID")
-            allow = ", ".join(methods)
-            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Method Not Allowed"}, {"Allow": allow})
+    for on_item, pattern in _PATHS.items():
+        matched = pattern.fullmatch(request.path)
+        if not matched:
+            continue
+        allowed = sorted(method for method, item in _SERVED if item == on_item)
+        if not allowed:
+            break
+        if request.method not in allowed:
+            return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Method Not Allowed"}, {"Allow": ", ".join(allowed)})
+        return _SERVED[request.method, on_item](request, context, *matched.groups())
     return _json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 
 
-@app.exception_handler(ServiceError)
-def client_error(error: ServiceError) -> Response:
-    return _json(HTTPStatus(error.status_code), {"message": error.msg})
-
-
-@app.exception_handler(StorageBusyError)
-def storage_busy(error: StorageBusyError) -> Response:
-    """DynamoDB throttled us beyond the SDK's retries: not the caller's fault, and not a fault of ours."""
-    logger.warning("DynamoDB is throttling requests (%s): answering 503", error)
-    return _json(
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        {
-            "message": f"The service is busy: retry after {contract.RETRY_AFTER_SECONDS} s",
-            "requestId": app.current_event.request_context.request_id,
-        },
-        {"Retry-After": str(contract.RETRY_AFTER_SECONDS)},
-    )
-
-
-@app.exception_handler(CreationInFlight)
-def creation_in_flight(_error: CreationInFlight) -> Response:
-    return _json(
-        HTTPStatus.CONFLICT,
-        {"message": f"A request with this {contract.IDEMPOTENCY_KEY_HEADER} is still being processed: retry later"},
-    )
-
-
-@app.exception_handler(IdempotencyKeyReused)
-def idempotency_key_reused(_error: IdempotencyKeyReused) -> Response:
-    return _json(
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        {"message": f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with another request body: use a new key"},
-    )
-
-
-@app.exception_handler(UnstorableValueError)
-def unstorable_value(error: UnstorableValueError) -> Response:
-    return _json(HTTPStatus.BAD_REQUEST, {"message": error.reason})
-
-
-@app.exception_handler(Exception)
-def server_fault(_error: Exception) -> Response:
-    logger.exception("Unhandled error while serving the request")
-    request_id = app.current_event.request_context.request_id
-    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "Internal server error", "requestId": request_id})
+def respond(request: Request, context: LambdaContext) -> Response:
+    """``dispatch``'s answer, or the error it comes to: never exception text; a fault of ours has the request id."""
+    try:
+        return dispatch(request, context)
+    except HttpError as error:
+        return _json(error.status, {"message": error.message})
+    except StorageBusyError as error:
+        # DynamoDB throttled us beyond the SDK's retries: not the caller's fault, and not a fault of ours.
+        logger.warning("DynamoDB is throttling requests (%s): answering 503", error)
+        return _json(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            {
+                "message": f"The service is busy: retry after {contract.RETRY_AFTER_SECONDS} s",
+                "requestId": request.request_id,
+            },
+            {"Retry-After": str(contract.RETRY_AFTER_SECONDS)},
+        )
+    except CreationInFlight:
+        return _json(
+            HTTPStatus.CONFLICT,
+            {"message": f"A request with this {contract.IDEMPOTENCY_KEY_HEADER} is still being processed: retry later"},
+        )
+    except IdempotencyKeyReused:
+        return _json(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            {"message": f"This {contract.IDEMPOTENCY_KEY_HEADER} was used with another request body: use a new key"},
+        )
+    except UnstorableValueError as error:
+        return _json(HTTPStatus.BAD_REQUEST, {"message": error.reason})
+    except Exception:
+        logger.exception("Unhandled error while serving the request")
+        return _json(
+            HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "Internal server error", "requestId": request.request_id}
+        )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve({**event, "path": _resource_path(event)}, context)
-
-
-def _resource_path(event: dict[str, Any]) -> str:
-    """The request path as the API's own resources see it, without a custom domain's base path.
-
-    API Gateway has already matched the route: its ``resource`` with the path parameters filled
-    in is the path the routes above are written for, whatever base path mapping is in front.
-    Control characters in a parameter stay percent-encoded: a route pattern's ``$`` would match
-    before a trailing newline, taking ``/metadata/%0A`` for ``/metadata``.
-    """
-    resource, parameters = event.get("resource"), event.get("pathParameters") or {}
-    if not resource:
-        return event["path"]
-
-    def parameter(match: re.Match) -> str:
-        value = parameters.get(match.group(1), match.group(0))
-        return _CONTROL_CHARACTER.sub(lambda c: f"%{ord(c.group()):02X}", value)
-
-    return re.sub(r"\{(\w+)\}", parameter, resource)
-
-
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+    request = Request(event)
+    return proxy_result(respond(request, context), cors.headers(request.header("Origin")) if cors else {})

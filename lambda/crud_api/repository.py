@@ -1,4 +1,4 @@
-"""DynamoDB access for the single-table design: the only module that uses boto3.
+"""DynamoDB access for the single-table design: the only module that uses the AWS SDK (botocore).
 
 Every item lives under its owner's partition (``pk``) with a sort key of
 ``<resource>#<id>`` (``sk``), so several resources can share one table and a
@@ -14,17 +14,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from crud_api.attribute_values import from_attribute_value, to_attribute_value
 from crud_api.contract import EXPIRES_AT, VERSION
 from crud_api.contract import PARTITION_KEY as PK
 from crud_api.contract import SORT_KEY as SK
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 # The SDK retries throttled requests (standard mode: 3 attempts with jittered backoff); what is
 # still throttled after them is the caller's to retry later, not a fault of ours.
@@ -80,12 +77,13 @@ class Page:
 class ItemRepository:
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
-        """The boto3 DynamoDB client every request goes through."""
+        """The DynamoDB client every request goes through."""
         self._table_name = table_name
 
     @classmethod
     def for_table(cls, table_name: str) -> ItemRepository:
-        return cls(boto3.client("dynamodb", config=_CLIENT_CONFIG), table_name)
+        # botocore's client, not boto3's: boto3 would import s3transfer and more at every cold start.
+        return cls(botocore.session.get_session().create_client("dynamodb", config=_CLIENT_CONFIG), table_name)
 
     def insert(self, key: ItemKey, attributes: Mapping[str, Any]) -> None:
         """Store a new item; the condition guards against overwriting an existing one."""
@@ -285,7 +283,7 @@ _TOO_LARGE = decimal.Decimal("1E+126")
 def _serialize(attributes: Mapping[str, Any]) -> dict[str, Any]:
     _check_number_range(attributes)
     try:
-        return {name: _serializer.serialize(value) for name, value in attributes.items()}
+        return {name: to_attribute_value(value) for name, value in attributes.items()}
     except decimal.DecimalException as error:
         raise UnstorableValueError(_NUMBER_LIMITS) from error
 
@@ -304,4 +302,4 @@ def _check_number_range(value: Any) -> None:
 
 
 def _deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return {name: from_attribute_value(value) for name, value in item.items()}

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError
-
 from crud_api import contract
+from crud_api.proxy import bad_request
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -61,7 +60,7 @@ def parse_entity_tags(raw: str | None, header: str) -> EntityTags | None:
     while position < len(raw) or not raw.strip():
         match = _ENTITY_TAG.match(raw, position)
         if match is None or match.end() == position:
-            raise BadRequestError(f'{header} must be * or entity tags such as "3", as in an ETag')
+            raise bad_request(f'{header} must be * or entity tags such as "3", as in an ETag')
         weak_tag, opaque = match.groups()
         if _DIGITS.fullmatch(opaque) and len(opaque) < 20:
             (weak if weak_tag else strong).add(int(opaque))
@@ -73,7 +72,7 @@ def parse_idempotency_key(raw: str | None) -> str | None:
     if raw is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(raw):
-        raise BadRequestError(
+        raise bad_request(
             f"{contract.IDEMPOTENCY_KEY_HEADER} must be 1 to {contract.IDEMPOTENCY_KEY_MAX_LENGTH} printable "
             "ASCII characters, such as a UUID"
         )
@@ -112,7 +111,7 @@ def parse_item_id(raw: str, resource: str) -> str:
     except ValueError:
         canonical = None
     if canonical != raw:
-        raise BadRequestError(f"Invalid {resource} id: expected a UUID such as 3f2b6c1e-8a9d-4e0f-b1c2-d3e4f5a6b7c8")
+        raise bad_request(f"Invalid {resource} id: expected a UUID such as 3f2b6c1e-8a9d-4e0f-b1c2-d3e4f5a6b7c8")
     return raw
 
 
@@ -130,18 +129,18 @@ def parse_body(
     form, so what is stored is exactly what every later response returns.
     """
     if not raw:
-        raise BadRequestError("Request body is required")
+        raise bad_request("Request body is required")
     if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise BadRequestError(f"Request body exceeds {max_bytes} bytes")
+        raise bad_request(f"Request body exceeds {max_bytes} bytes")
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
-        raise BadRequestError("Request body is not valid JSON") from None
+        raise bad_request("Request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise BadRequestError("Request body must be a JSON object")
+        raise bad_request("Request body must be a JSON object")
     forbidden = sorted(server_owned.intersection(body))
     if forbidden:
-        raise BadRequestError(f"Request body sets server-owned attributes: {', '.join(forbidden)}")
+        raise bad_request(f"Request body sets server-owned attributes: {', '.join(forbidden)}")
     body = _normalize(body, depth=1)
     if validator is not None:
         _validate_against_schema(body, validator)
@@ -153,7 +152,7 @@ def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
     if not _DIGITS.fullmatch(raw) or not raw.strip("0"):
-        raise BadRequestError("limit must be a positive integer")
+        raise bad_request("limit must be a positive integer")
     return MAX_PAGE_SIZE if len(raw.lstrip("0")) > 3 else min(int(raw), MAX_PAGE_SIZE)
 
 
@@ -171,7 +170,7 @@ def decode_cursor(raw: str | None) -> str | None:
             return item_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise BadRequestError("Invalid next cursor: pass back the value of a previous response's next")
+    raise bad_request("Invalid next cursor: pass back the value of a previous response's next")
 
 
 def _reject_constant(name: str) -> None:
@@ -185,7 +184,7 @@ def _normalize(value: Any, depth: int) -> Any:
         normalized = {}
         for key, child in value.items():
             if key == "":
-                raise BadRequestError("Request body has an empty attribute name")
+                raise bad_request("Request body has an empty attribute name")
             normalized[_text(key)] = _normalize(child, depth + 1)
         return normalized
     if isinstance(value, list):
@@ -193,7 +192,7 @@ def _normalize(value: Any, depth: int) -> Any:
         return [_normalize(child, depth + 1) for child in value]
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise BadRequestError("Request body holds a number beyond the range of a double")
+            raise bad_request("Request body holds a number beyond the range of a double")
         return Decimal(repr(value))
     if isinstance(value, str):
         return _text(value)
@@ -202,14 +201,14 @@ def _normalize(value: Any, depth: int) -> Any:
 
 def _check_depth(depth: int) -> None:
     if depth > MAX_NESTING:
-        raise BadRequestError(f"Request body nests objects or arrays more than {MAX_NESTING} levels deep")
+        raise bad_request(f"Request body nests objects or arrays more than {MAX_NESTING} levels deep")
 
 
 def _text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise BadRequestError("Request body holds text that is not valid Unicode (a lone surrogate)") from None
+        raise bad_request("Request body holds text that is not valid Unicode (a lone surrogate)") from None
     return value
 
 
@@ -221,4 +220,4 @@ def _validate_against_schema(body: dict[str, Any], validator: SchemaValidator) -
     except fastjsonschema.JsonSchemaValueException as error:
         # fastjsonschema names the document "data"; the client knows it as the body.
         message = error.message.replace("data", "body", 1)
-        raise BadRequestError(f"Invalid request body: {message}") from None
+        raise bad_request(f"Invalid request body: {message}") from None

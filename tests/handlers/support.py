@@ -113,12 +113,13 @@ class ApiClient:
         *,
         user: str | None,
         json_body: Any = None,
-        body: str | None = None,
+        body: str | bytes | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
         headers: dict[str, str] | None = None,
         groups: str | None | object = EVERY_GROUP,
     ) -> HttpResponse:
+        """``body`` as bytes: sent base64-encoded, as API Gateway sends a body of a binary media type."""
         if json_body is not None:
             body = json.dumps(json_body)
         if groups is EVERY_GROUP:
@@ -139,7 +140,7 @@ class ApiClient:
         path: str,
         *,
         user: str | None,
-        body: str | None = None,
+        body: str | bytes | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
         headers: dict[str, str] | None = None,
@@ -172,11 +173,12 @@ class ApiClient:
             path_parameters=path_parameters,
             headers=header_pairs,
             query=list((query or {}).items()),
-            body=body.encode() if body is not None else None,
+            body=body.encode() if isinstance(body, str) else body,
             claims=claims,
         )
-        if base64_body and body is not None:
-            event.update(body=base64.b64encode(body.encode()).decode(), isBase64Encoded=True)
+        if (base64_body or isinstance(body, bytes)) and body is not None:
+            raw = body.encode() if isinstance(body, str) else body
+            event.update(body=base64.b64encode(raw).decode(), isBase64Encoded=True)
         return event
 
     def post(self, path: str, json_body: Any = None, **kwargs: Any) -> HttpResponse:

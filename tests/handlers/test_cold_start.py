@@ -36,6 +36,22 @@ def test_tracing_patches_botocore_only(cold_start):
     assert cold_start["patched"] == ["botocore"]
 
 
+@pytest.mark.parametrize(
+    "module",
+    [
+        # Powertools' resolvers: the package imports all of them and the event classes of every source.
+        "aws_lambda_powertools.event_handler",
+        "aws_lambda_powertools.utilities.data_classes",
+        # boto3 imports s3transfer, concurrent.futures and multiprocessing: the handler's botocore client needs none.
+        "boto3",
+        "s3transfer",
+        "multiprocessing",
+    ],
+)
+def test_the_cold_start_imports_only_what_the_function_uses(cold_start, module):
+    assert module not in cold_start["modules"]
+
+
 @pytest.mark.parametrize("module", ["requests", "sqlite3"])
 def test_the_cold_start_imports_no_library_the_function_does_not_call(cold_start, module):
     """Libraries the X-Ray SDK would patch, and that this environment has: the handler must not import them."""

@@ -190,6 +190,23 @@ def test_a_base64_encoded_body_is_decoded(metadata_api, alice):
     assert response.json["page"] == "b64"
 
 
+def test_a_base64_encoded_body_that_is_not_utf8_text_is_a_400(metadata_api, alice):
+    response = metadata_api.request("POST", "/metadata", user=alice, body=b'{"page": "\xff"}')
+
+    assert response.status == 400
+    assert response.json == {"message": "Request body is not valid UTF-8 text"}
+    assert response.dynamodb_calls == []
+
+
+def test_header_names_are_read_in_any_case(metadata_api, alice):
+    created = metadata_api.post("/metadata", CONFIG, user=alice)
+
+    unchanged = metadata_api.get(created.headers["Location"].removeprefix("/prod"), user=alice,
+                                 headers={"if-none-match": created.headers["ETag"]})
+
+    assert unchanged.status == 304
+
+
 def test_a_number_in_exponent_notation_comes_back_as_the_same_decimal_value(metadata_api, alice):
     created = metadata_api.request("POST", "/metadata", user=alice, body='{"huge": 9.5e125, "small": 2.5e-7}').json
 
@@ -238,3 +255,16 @@ def test_with_cors_the_handler_answers_allowed_origins_only(aws, environments, a
     assert "Location" in allowed.headers["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Origin" not in other.headers
     assert error.status == 400 and error.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    # The answer depends on the Origin: a shared cache must not hand one origin's answer to another.
+    assert allowed.headers["Vary"] == "Origin" and error.headers["Vary"] == "Origin"
+    assert "Vary" not in other.headers
+
+
+def test_with_every_origin_allowed_the_handler_names_the_callers(aws, environments, alice):
+    from tests.handlers.support import ApiClient, load_handler
+
+    cors_api = ApiClient(load_handler(aws, {**environments["metadata"], "CORS_ALLOW_ORIGINS": "*"}), "metadata")
+
+    answer = cors_api.get("/metadata", user=alice, headers={"Origin": "https://any.example.com"})
+
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://any.example.com"
