@@ -5,7 +5,10 @@ Each sample is a fresh interpreter, started with the variables Lambda sets (``LA
 build a sampling client for the X-Ray service at import, which inside Lambda it does not. It times
 only the module import of the handler (what Lambda's init phase runs), not interpreter start-up.
 Handlers are measured interleaved (seed, Metadata, Feedback, seed, ...), so that a busy machine
-slows all of them alike; the ratio is each sample's over the seed's median of the same run.
+slows all of them alike; the ratio is each sample's over the seed's median of the same run. As in
+Lambda, whose task root is read-only, no bytecode is written: what a package does not ship compiled
+is compiled at every cold start. The handler runs from its asset as the sample app's synthesis
+stages it (with bytecode, serverless_meta/bytecode.py), and once more from its sources alone.
 
 Run: .venv/bin/python bench/cold_start.py [samples] [--python PATH] [--floors] (default 15). With
 ``--floors``, also the pieces the handler is made of, alone: a botocore client, then Powertools'
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -121,12 +125,22 @@ def service_environment(**service) -> dict[str, str]:
 
 def sample(task_root: Path, module: str, handler: str, service_env: dict[str, str], python: str = sys.executable) -> float:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))},
         **lambda_environment(task_root, handler),
         **service_env,
+        # Lambda's task root is read-only: bytecode the code does not ship is compiled at every cold start.
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     command = [python, "-c", TIMER, str(task_root), module]
     return float(subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=task_root).stdout)
+
+
+def handler_asset(sample_app) -> Path:
+    """The handler code's asset as the sample app's synthesis stages it (with bytecode where it can): what Lambda gets."""
+    outdir = tempfile.mkdtemp(prefix="serverless-meta-bench-cdk.out-")
+    sample_app.build_app(outdir=outdir).synth()
+    (asset,) = [path for path in Path(outdir).glob("asset.*") if (path / "crud_api").is_dir()]
+    return asset
 
 
 def main() -> None:
@@ -138,13 +152,18 @@ def main() -> None:
     (seed_dir / "seed_handler.py").write_text(SEED_HANDLER)
     import app as sample_app
 
+    asset = handler_asset(sample_app)
+    sources_only = Path(tempfile.mkdtemp(prefix="serverless-meta-bench-sources-")) / "task"
+    shutil.copytree(asset, sources_only, ignore=shutil.ignore_patterns("__pycache__"))
+    metadata = service_environment(resource_name="metadata")
     handlers = {
         "seed (boto3 resource, no Powertools)": (seed_dir, "seed_handler", "seed_handler.lambda_handler", {}),
-        "crud_api, Metadata": (
-            ROOT / "lambda", "crud_api.app", "crud_api.app.lambda_handler", service_environment(resource_name="metadata")
+        "crud_api, Metadata": (asset, "crud_api.app", "crud_api.app.lambda_handler", metadata),
+        "crud_api, Metadata, its sources alone (no bytecode)": (
+            sources_only, "crud_api.app", "crud_api.app.lambda_handler", metadata
         ),
         "crud_api, Feedback (compiles its JSON Schema)": (
-            ROOT / "lambda",
+            asset,
             "crud_api.app",
             "crud_api.app.lambda_handler",
             service_environment(
@@ -159,7 +178,7 @@ def main() -> None:
     if "--floors" in sys.argv:
         for number, (name, source) in enumerate(floors().items()):
             (seed_dir / f"floor_{number}.py").write_text(source)
-            handlers[name] = (seed_dir, f"floor_{number}", f"floor_{number}.handler", service_environment(resource_name="metadata"))
+            handlers[name] = (seed_dir, f"floor_{number}", f"floor_{number}.handler", metadata)
     runs: dict[str, list[float]] = {name: [] for name in handlers}
     for _ in range(samples):
         for name, handler in handlers.items():

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Annotations, IgnoreMode, Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -20,6 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from serverless_meta.bytecode import code_with_bytecode
 from serverless_meta.compliance import acknowledge, acknowledge_each, skip_checkov
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.powertools import ARCHITECTURE, NOT_THE_LATEST_RUNTIME, RUNTIME
@@ -74,10 +75,8 @@ def _handler_code(stack: Stack) -> lambda_.Code:
     if stack not in _handler_code_of_stack:
         # The root's __init__.py only makes the directory a package of ours; Lambda has no use for it,
         # nor for the workers' runtime, which reaches workers as a layer of its own.
-        _handler_code_of_stack[stack] = lambda_.Code.from_asset(
-            str(handler_code_dir()),
-            exclude=["**/__pycache__", "/__init__.py", f"/{WORKER_LAYER_DIR}"],
-            ignore_mode=IgnoreMode.GIT,
+        _handler_code_of_stack[stack] = code_with_bytecode(
+            handler_code_dir(), runtime=RUNTIME, exclude=["__init__.py", WORKER_LAYER_DIR]
         )
     return _handler_code_of_stack[stack]
 
