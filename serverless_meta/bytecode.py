@@ -9,58 +9,76 @@ naming its sources as Lambda has them, under ``/var/task``, for tracebacks.
 
 Compiling needs an interpreter of the runtime's version: this one, or a ``pythonX.Y`` on PATH that
 starts and says it is that version (a pyenv shim may stand for none). Without one the asset holds
-the sources alone, which Lambda runs as before, compiling them. The asset's hash is its sources'
-either way, so every machine names the same code alike.
+the sources alone, which Lambda runs as before, compiling them. The asset's hash covers the
+sources and which bytecode it holds, if any. Tools that run the code in place (local mode, SAM:
+``aws:cdk:disable-asset-staging``) get the sources where they are.
 """
 
 from __future__ import annotations
 
-import compileall
-import py_compile
+import functools
 import shutil
 import subprocess
 import sys
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, ILocalBundling, IgnoreMode
+from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
 
 LAMBDA_TASK_ROOT = "/var/task"
+# Set by tools that run the code where it is (local mode, SAM): they get the sources, not a bundle.
+DISABLE_ASSET_STAGING = "aws:cdk:disable-asset-staging"
 
 
-def code_with_bytecode(source: Path, *, runtime: lambda_.Runtime, exclude: Collection[str]) -> lambda_.Code:
+def code_with_bytecode(
+    scope: Construct, source: Path, *, runtime: lambda_.Runtime, exclude: Collection[str]
+) -> lambda_.Code:
     """``source`` (less what ``exclude`` names at its top: files or directories) as a function's code.
 
     ``__pycache__`` directories are never copied: what they hold is this machine's, not Lambda's.
     """
-    version = runtime.name.removeprefix("python")
+    patterns = ["**/__pycache__", *(f"/{name}" for name in exclude)]
+    if scope.node.try_get_context(DISABLE_ASSET_STAGING):
+        return lambda_.Code.from_asset(str(source), exclude=patterns, ignore_mode=IgnoreMode.GIT)
+    compiler = _compiler(runtime.name.removeprefix("python"))
     return lambda_.Code.from_asset(
         str(source),
-        exclude=["**/__pycache__", *(f"/{name}" for name in exclude)],
+        exclude=patterns,
         ignore_mode=IgnoreMode.GIT,
         bundling=BundlingOptions(
             # Never used: the local bundling below always succeeds, so no Docker is needed.
             image=runtime.bundling_image,
-            local=_SourcesAndBytecode(source, exclude=frozenset(exclude), version=version),
+            # CDK hashes the sources with these options: naming the bytecode here gives an asset
+            # with bytecode a hash of its own, apart from one of the sources alone.
+            environment={"BYTECODE": compiler.cache_tag if compiler else "none"},
+            local=_SourcesAndBytecode(source, exclude=frozenset(exclude), compiler=compiler),
         ),
     )
 
 
+@dataclass(frozen=True)
+class Compiler:
+    executable: str
+    cache_tag: str
+    """Which bytecode it writes, as its file names say: ``cpython-313``."""
+
+
 @jsii.implements(ILocalBundling)
 class _SourcesAndBytecode:
-    def __init__(self, source: Path, *, exclude: frozenset[str], version: str) -> None:
+    def __init__(self, source: Path, *, exclude: frozenset[str], compiler: Compiler | None) -> None:
         self._source = source
         self._exclude = exclude
-        self._version = version
+        self._compiler = compiler
 
     def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
         shutil.copytree(self._source, output_dir, ignore=self._ignored, dirs_exist_ok=True)
-        compiler = _interpreter(self._version)
-        if compiler is not None:
-            compile_tree(Path(output_dir), compiler)
+        if self._compiler is not None:
+            compile_tree(Path(output_dir), self._compiler)
         return True
 
     def _ignored(self, directory: str, names: list[str]) -> set[str]:
@@ -68,38 +86,50 @@ class _SourcesAndBytecode:
         return {name for name in names if name == "__pycache__" or name.endswith(".pyc") or (top and name in self._exclude)}
 
 
-def _interpreter(version: str) -> str | None:
-    """An interpreter of Python ``version`` (``3.13``): this one if it is, else a working ``python3.13`` on PATH."""
+@functools.cache
+def _compiler(version: str) -> Compiler | None:
+    """A Python ``version`` (``3.13``) that starts and says so: this one if it is, else ``python3.13`` on PATH."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
-        return sys.executable
+        return Compiler(sys.executable, sys.implementation.cache_tag)
     found = shutil.which(f"python{version}")
     if found is None:
         return None
     try:
         probe = subprocess.run(
-            [found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            [found, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2], sys.implementation.cache_tag)"],
             capture_output=True, text=True, timeout=_PROBE_SECONDS, check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return found if probe.returncode == 0 and probe.stdout.strip() == version else None
+    said = probe.stdout.split()
+    if probe.returncode != 0 or len(said) != 2 or said[0] != version:
+        return None
+    return Compiler(found, said[1])
 
 
 _PROBE_SECONDS = 20
 
+# Bytecode beside each source, named for the interpreter that runs this, whatever its settings
+# (-I: no PYTHONPYCACHEPREFIX to move it elsewhere, no PYTHONOPTIMIZE to make .opt-1.pyc Lambda never loads).
+_COMPILE = f"""
+import pathlib, py_compile, sys
+root = pathlib.Path(sys.argv[1])
+for source in sorted(root.rglob("*.py")):
+    py_compile.compile(
+        str(source),
+        cfile=str(source.parent / "__pycache__" / f"{{source.stem}}.{{sys.implementation.cache_tag}}.pyc"),
+        dfile="{LAMBDA_TASK_ROOT}/" + source.relative_to(root).as_posix(),
+        doraise=True,
+        optimize=0,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+"""
 
-def compile_tree(root: Path, interpreter: str) -> None:
-    """Bytecode beside every source under ``root``, as ``interpreter`` compiles it, for Lambda's task root."""
-    if interpreter == sys.executable:
-        unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
-        failed, output = not compileall.compile_dir(root, ddir=LAMBDA_TASK_ROOT, quiet=1, invalidation_mode=unchecked), ""
-    else:
-        completed = subprocess.run(
-            [interpreter, "-m", "compileall", "-q", "-d", LAMBDA_TASK_ROOT, "--invalidation-mode", "unchecked-hash", str(root)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        failed, output = completed.returncode != 0, completed.stdout + completed.stderr
-    if failed:
-        raise RuntimeError(f"The handler code does not compile with {interpreter}: {output or 'see above'}")
+
+def compile_tree(root: Path, compiler: Compiler) -> None:
+    """Bytecode beside every source under ``root``, as ``compiler`` compiles it, for Lambda's task root."""
+    completed = subprocess.run(
+        [compiler.executable, "-I", "-c", _COMPILE, str(root)], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"The handler code does not compile with {compiler.executable}: {completed.stderr}")

@@ -76,7 +76,7 @@ def _handler_code(stack: Stack) -> lambda_.Code:
         # The root's __init__.py only makes the directory a package of ours; Lambda has no use for it,
         # nor for the workers' runtime, which reaches workers as a layer of its own.
         _handler_code_of_stack[stack] = code_with_bytecode(
-            handler_code_dir(), runtime=RUNTIME, exclude=["__init__.py", WORKER_LAYER_DIR]
+            stack, handler_code_dir(), runtime=RUNTIME, exclude=["__init__.py", WORKER_LAYER_DIR]
         )
     return _handler_code_of_stack[stack]
 

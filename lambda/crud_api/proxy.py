@@ -103,16 +103,26 @@ class Cors:
     expose_headers: Sequence[str]
 
     def headers(self, origin: str | None) -> dict[str, str]:
-        """For a request from ``origin``: none unless the origin is allowed (``*``: any), so a browser keeps the answer from others."""
-        if not origin or (origin not in self.allow_origins and "*" not in self.allow_origins):
-            return {}
-        return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": ",".join(self.expose_headers)}
+        """For a request from ``origin``: the origin allowed (``*`` where every one is), else none.
+
+        Where only some origins are allowed, the answer depends on the request's ``Origin``: ``Vary``
+        says so on every answer, so that a shared cache never hands one origin's answer to another.
+        """
+        if "*" in self.allow_origins:
+            return {"Access-Control-Allow-Origin": "*", **self._exposed()}
+        if origin and origin in self.allow_origins:
+            return {"Access-Control-Allow-Origin": origin, **self._exposed(), "Vary": "Origin"}
+        return {"Vary": "Origin"}
+
+    def _exposed(self) -> dict[str, str]:
+        return {"Access-Control-Expose-Headers": ",".join(self.expose_headers)}
 
 
 def proxy_result(response: Response, cors_headers: Mapping[str, str]) -> dict[str, Any]:
     """The result API Gateway turns into the HTTP response."""
-    headers = {**response.headers, **cors_headers}
-    if cors_headers:
-        # The answer depends on the request's Origin: a shared cache must not give it to another origin.
-        headers["Vary"] = "Origin"
-    return {"statusCode": int(response.status), "headers": headers, "body": response.body, "isBase64Encoded": False}
+    return {
+        "statusCode": int(response.status),
+        "headers": {**response.headers, **cors_headers},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }

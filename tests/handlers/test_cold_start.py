@@ -62,63 +62,12 @@ def test_the_asset_carries_the_bytecode_lambdas_python_runs_so_nothing_is_compil
     assert [path for path in cold_start["compiled"] if path.startswith(str(handler_asset))] == []
 
 
-def test_without_the_runtimes_python_the_asset_holds_the_sources_which_compile_at_init(tmp_path, environments):
-    from serverless_meta import bytecode
-    from serverless_meta.functions import WORKER_LAYER_DIR, handler_code_dir
+def test_from_its_sources_alone_the_handler_compiles_at_every_init(tmp_path, handler_asset, environments):
+    """What the test above guards against: Lambda compiles what the asset does not ship compiled."""
+    import shutil
 
-    bundler = bytecode._SourcesAndBytecode(
-        handler_code_dir(), exclude=frozenset({"__init__.py", WORKER_LAYER_DIR}), version="3.99"
-    )
+    shutil.copytree(handler_asset, tmp_path / "task", ignore=shutil.ignore_patterns("__pycache__"))
 
-    assert bundler.try_bundle(str(tmp_path)) is True
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["crud_api"]
-    assert not list(tmp_path.rglob("__pycache__"))
-    compiled = lambda_init(tmp_path, environments["metadata"])["compiled"]
-    assert str(tmp_path / "crud_api" / "app.py") in compiled
+    compiled = lambda_init(tmp_path / "task", environments["metadata"])["compiled"]
 
-
-def test_tracing_patches_botocore_only(cold_start):
-    assert cold_start["patched"] == ["botocore"]
-
-
-@pytest.mark.parametrize(
-    "module",
-    [
-        # Powertools' resolvers: the package imports all of them and the event classes of every source.
-        "aws_lambda_powertools.event_handler",
-        "aws_lambda_powertools.utilities.data_classes",
-        # boto3 imports s3transfer, concurrent.futures and multiprocessing: the handler's botocore client needs none.
-        "boto3",
-        "s3transfer",
-        "multiprocessing",
-    ],
-)
-def test_the_cold_start_imports_only_what_the_function_uses(cold_start, module):
-    assert module not in cold_start["modules"]
-
-
-@pytest.mark.parametrize("module", ["requests", "sqlite3"])
-def test_the_cold_start_imports_no_library_the_function_does_not_call(cold_start, module):
-    """Libraries the X-Ray SDK would patch, and that this environment has: the handler must not import them."""
-    import importlib.util
-
-    assert importlib.util.find_spec(module) is not None, f"{module} is installed, so the test can fail"
-    assert module not in cold_start["modules"]
-
-
-@pytest.mark.parametrize(
-    "script",
-    ["#!/bin/sh\necho 'pyenv: python3.99: command not found' >&2\nexit 127\n", "#!/bin/sh\necho 3.12\n"],
-    ids=["a shim for no interpreter", "another version"],
-)
-def test_only_a_python_that_starts_as_the_runtimes_version_compiles_the_asset(tmp_path, monkeypatch, script):
-    from serverless_meta import bytecode
-
-    fake = tmp_path / "python3.99"
-    fake.write_text(script)
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-
-    assert bytecode._interpreter("3.99") is None
-    fake.write_text("#!/bin/sh\necho 3.99\n")
-    assert bytecode._interpreter("3.99") == str(fake)
+    assert str(tmp_path / "task" / "crud_api" / "app.py") in compiled

@@ -1,0 +1,102 @@
+"""The handler code's asset: its sources and, where the runtime's Python is at hand, their bytecode (serverless_meta/bytecode.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+
+from serverless_meta import bytecode
+from serverless_meta.functions import WORKER_LAYER_DIR, handler_code_dir
+from serverless_meta.powertools import RUNTIME
+
+EXCLUDED = ["__init__.py", WORKER_LAYER_DIR]
+
+
+@pytest.fixture
+def no_compiler_cache():
+    bytecode._compiler.cache_clear()
+    yield
+    bytecode._compiler.cache_clear()
+
+
+def staged(tmp_path: Path, **context) -> tuple[Path, str]:
+    """Where the handler code's asset is staged, and its object key, in a stack of its own."""
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "cdk.out"), context=context), "Asset")
+    code = bytecode.code_with_bytecode(stack, handler_code_dir(), runtime=RUNTIME, exclude=EXCLUDED)
+    key = code.bind(stack).s3_location.object_key
+    return asset_path(stack), key
+
+
+def asset_path(stack: cdk.Stack) -> Path:
+    """Where the stack's one asset is: staged assets are named relative to the cloud assembly."""
+    return Path(stack.node.root.outdir) / stack.node.find_child("Code").asset_path
+
+
+def test_the_asset_holds_the_sources_and_the_runtimes_bytecode(tmp_path):
+    path, _ = staged(tmp_path)
+
+    assert sorted(child.name for child in path.iterdir()) == ["crud_api"]
+    sources = sorted(source.stem for source in (path / "crud_api").glob("*.py"))
+    compiled = sorted(pyc.name.split(".")[0] for pyc in (path / "crud_api" / "__pycache__").glob("*.cpython-313.pyc"))
+    assert compiled == sources and "app" in sources
+    assert list(path.rglob("*.pyc")) == list(path.rglob("*.cpython-313.pyc"))
+
+
+def test_an_asset_of_the_sources_alone_has_a_hash_of_its_own(tmp_path, monkeypatch):
+    _, with_bytecode = staged(tmp_path / "with")
+    monkeypatch.setattr(bytecode, "_compiler", lambda _version: None)
+
+    path, sources_alone = staged(tmp_path / "without")
+
+    assert not list(path.rglob("__pycache__")) and (path / "crud_api" / "app.py").is_file()
+    assert sources_alone != with_bytecode
+
+
+def test_tools_that_run_the_code_in_place_get_the_sources_where_they_are(tmp_path):
+    path, _ = staged(tmp_path, **{bytecode.DISABLE_ASSET_STAGING: True})
+
+    assert path == handler_code_dir()
+
+
+def test_the_interpreters_settings_do_not_move_or_rename_the_bytecode(tmp_path, monkeypatch):
+    """PYTHONPYCACHEPREFIX would put it elsewhere, PYTHONOPTIMIZE name it .opt-1.pyc: Lambda would load neither."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("VALUE = 1\n")
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("PYTHONOPTIMIZE", "1")
+
+    bytecode.compile_tree(tmp_path, bytecode._compiler("3.13"))
+
+    assert [p.name for p in (tmp_path / "pkg" / "__pycache__").iterdir()] == ["mod.cpython-313.pyc"]
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["#!/bin/sh\necho 'pyenv: python3.99: command not found' >&2\nexit 127\n", "#!/bin/sh\necho 3.12 cpython-312\n"],
+    ids=["a shim for no interpreter", "another version"],
+)
+def test_only_a_python_that_starts_as_the_runtimes_version_compiles(tmp_path, monkeypatch, no_compiler_cache, script):
+    fake = tmp_path / "python3.99"
+    fake.write_text(script)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+
+    assert bytecode._compiler("3.99") is None
+    bytecode._compiler.cache_clear()
+    fake.write_text("#!/bin/sh\necho 3.99 cpython-399\n")
+    assert bytecode._compiler("3.99") == bytecode.Compiler(str(fake), "cpython-399")
+
+
+def test_without_the_runtimes_python_the_sources_ship_alone(tmp_path, no_compiler_cache, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    runtime = lambda_.Runtime("python3.99", lambda_.RuntimeFamily.PYTHON)
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "cdk.out")), "Asset")
+
+    bytecode.code_with_bytecode(stack, handler_code_dir(), runtime=runtime, exclude=EXCLUDED).bind(stack)
+
+    path = asset_path(stack)
+    assert (path / "crud_api" / "app.py").is_file() and not list(path.rglob("*.pyc"))
