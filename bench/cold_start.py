@@ -135,11 +135,9 @@ def sample(task_root: Path, module: str, handler: str, service_env: dict[str, st
     return float(subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=task_root).stdout)
 
 
-def handler_asset(sample_app) -> Path:
-    """The handler code's asset as the sample app's synthesis stages it (with bytecode where it can): what Lambda gets."""
-    outdir = tempfile.mkdtemp(prefix="serverless-meta-bench-cdk.out-")
-    sample_app.build_app(outdir=outdir).synth()
-    (asset,) = [path for path in Path(outdir).glob("asset.*") if (path / "crud_api").is_dir()]
+def handler_asset(assembly_dir: Path) -> Path:
+    """The handler code's asset in a synthesized cloud assembly (with bytecode where it could be): what Lambda gets."""
+    (asset,) = [path for path in assembly_dir.glob("asset.*") if (path / "crud_api").is_dir()]
     return asset
 
 
@@ -152,7 +150,8 @@ def main() -> None:
     (seed_dir / "seed_handler.py").write_text(SEED_HANDLER)
     import app as sample_app
 
-    asset = handler_asset(sample_app)
+    outdir = tempfile.mkdtemp(prefix="serverless-meta-bench-cdk.out-")
+    asset = handler_asset(Path(sample_app.build_app(outdir=outdir).synth().directory))
     sources_only = Path(tempfile.mkdtemp(prefix="serverless-meta-bench-sources-")) / "task"
     shutil.copytree(asset, sources_only, ignore=shutil.ignore_patterns("__pycache__"))
     metadata = service_environment(resource_name="metadata")

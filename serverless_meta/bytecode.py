@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling
+from aws_cdk import BundlingOptions, CopyOptions, FileSystem, IgnoreMode, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -56,7 +56,7 @@ def code_with_bytecode(
             # CDK hashes the sources with these options: naming the bytecode here gives an asset
             # with bytecode a hash of its own, apart from one of the sources alone.
             environment={"BYTECODE": compiler.cache_tag if compiler else "none"},
-            local=_SourcesAndBytecode(source, exclude=frozenset(exclude), compiler=compiler),
+            local=_SourcesAndBytecode(source, CopyOptions(exclude=patterns, ignore_mode=IgnoreMode.GIT), compiler),
         ),
     )
 
@@ -70,20 +70,17 @@ class Compiler:
 
 @jsii.implements(ILocalBundling)
 class _SourcesAndBytecode:
-    def __init__(self, source: Path, *, exclude: frozenset[str], compiler: Compiler | None) -> None:
+    def __init__(self, source: Path, copy: CopyOptions, compiler: Compiler | None) -> None:
         self._source = source
-        self._exclude = exclude
+        self._copy = copy
+        """The same exclusions as the asset's hash: CDK copies what it hashed."""
         self._compiler = compiler
 
     def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
-        shutil.copytree(self._source, output_dir, ignore=self._ignored, dirs_exist_ok=True)
+        FileSystem.copy_directory(str(self._source), output_dir, self._copy)
         if self._compiler is not None:
             compile_tree(Path(output_dir), self._compiler)
         return True
-
-    def _ignored(self, directory: str, names: list[str]) -> set[str]:
-        top = Path(directory) == self._source
-        return {name for name in names if name == "__pycache__" or name.endswith(".pyc") or (top and name in self._exclude)}
 
 
 @functools.cache

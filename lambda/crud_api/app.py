@@ -225,9 +225,13 @@ _SERVED = {
     for operation, method_on_item in contract.ROUTES.items()
     if operation in settings.operations
 }
+# Whether on one item -> the path's pattern, and the methods the service serves on it.
 _PATHS = {
-    False: re.compile(rf"{re.escape(COLLECTION)}/?"),
-    True: re.compile(rf"{re.escape(COLLECTION)}/([^/]+)/?"),
+    on_item: (pattern, sorted(method for method, item in _SERVED if item == on_item))
+    for on_item, pattern in (
+        (False, re.compile(rf"{re.escape(COLLECTION)}/?")),
+        (True, re.compile(rf"{re.escape(COLLECTION)}/([^/]+)/?")),
+    )
 }
 
 
@@ -237,11 +241,10 @@ def dispatch(request: Request, context: LambdaContext) -> Response:
     API Gateway invokes the function only for its own routes: the 404 and 405 are for anything
     else that invokes it directly.
     """
-    for on_item, pattern in _PATHS.items():
+    for on_item, (pattern, allowed) in _PATHS.items():
         matched = pattern.fullmatch(request.path)
         if not matched:
             continue
-        allowed = sorted(method for method, item in _SERVED if item == on_item)
         if not allowed:
             break
         if request.method not in allowed:

@@ -12,6 +12,7 @@ import pytest
 from tests.support import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
+from cold_start import handler_asset as handler_asset_in  # noqa: E402
 from cold_start import lambda_environment  # noqa: E402
 
 PROBE = """
@@ -49,8 +50,7 @@ def lambda_init(task_root: Path, environment: dict[str, str]) -> dict:
 @pytest.fixture(scope="module")
 def handler_asset(sample_assembly) -> Path:
     """The handler code's asset as the sample app's synthesis staged it: what Lambda gets."""
-    (asset,) = [path for path in Path(sample_assembly.directory).glob("asset.*") if (path / "crud_api").is_dir()]
-    return asset
+    return handler_asset_in(Path(sample_assembly.directory))
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,10 @@ def no_compiler_cache():
     bytecode._compiler.cache_clear()
 
 
-def staged(tmp_path: Path, **context) -> tuple[Path, str]:
+def staged(tmp_path: Path, runtime: lambda_.Runtime = RUNTIME, **context) -> tuple[Path, str]:
     """Where the handler code's asset is staged, and its object key, in a stack of its own."""
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "cdk.out"), context=context), "Asset")
-    code = bytecode.code_with_bytecode(stack, handler_code_dir(), runtime=RUNTIME, exclude=EXCLUDED)
+    code = bytecode.code_with_bytecode(stack, handler_code_dir(), runtime=runtime, exclude=EXCLUDED)
     key = code.bind(stack).s3_location.object_key
     return asset_path(stack), key
 
@@ -93,10 +93,7 @@ def test_only_a_python_that_starts_as_the_runtimes_version_compiles(tmp_path, mo
 
 def test_without_the_runtimes_python_the_sources_ship_alone(tmp_path, no_compiler_cache, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    runtime = lambda_.Runtime("python3.99", lambda_.RuntimeFamily.PYTHON)
-    stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "cdk.out")), "Asset")
 
-    bytecode.code_with_bytecode(stack, handler_code_dir(), runtime=runtime, exclude=EXCLUDED).bind(stack)
+    path, _ = staged(tmp_path, lambda_.Runtime("python3.99", lambda_.RuntimeFamily.PYTHON))
 
-    path = asset_path(stack)
     assert (path / "crud_api" / "app.py").is_file() and not list(path.rglob("*.pyc"))
