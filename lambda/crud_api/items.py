@@ -12,9 +12,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from crud_api.contract import (
     CREATED_AT,
@@ -43,16 +42,14 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class Versioned:
+class Versioned(NamedTuple):
     """An item as callers see it, and the version of it they saw."""
 
     item: dict[str, Any]
     version: int
 
 
-@dataclass(frozen=True)
-class ItemPage:
+class ItemPage(NamedTuple):
     items: list[Versioned]
     last_id: str | None
 
@@ -77,8 +74,7 @@ class IdempotencyKeyReused(Exception):
     """The idempotency key was first used with another request body."""
 
 
-@dataclass(frozen=True)
-class Creation:
+class Creation(NamedTuple):
     """The answer to a create with an idempotency key: the first request's, stored and replayed."""
 
     response: dict[str, Any]

@@ -14,9 +14,9 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 JSON = "application/json"
 
@@ -34,12 +34,11 @@ def bad_request(message: str) -> HttpError:
     return HttpError(HTTPStatus.BAD_REQUEST, message)
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     status: HTTPStatus
     body: str = ""
     """As the client gets it: JSON text for every response that has a body."""
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
 
 
 class Request:
@@ -95,8 +94,7 @@ _PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class Cors:
+class Cors(NamedTuple):
     """The CORS headers of the handler's answers; API Gateway answers the preflight requests itself."""
 
     allow_origins: Sequence[str]

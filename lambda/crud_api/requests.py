@@ -12,9 +12,8 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from crud_api import contract
 from crud_api.proxy import bad_request
@@ -37,8 +36,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-@dataclass(frozen=True)
-class EntityTags:
+class EntityTags(NamedTuple):
     """An ``If-Match`` or ``If-None-Match`` header: ``*``, or the versions its entity tags name."""
 
     any: bool

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from crud_api import contract
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     table_name: str
     resource: str
     operations: frozenset[str]
@@ -23,7 +22,7 @@ class Settings:
     cors_allow_origins: tuple[str, ...] = ()
     require_if_match: bool = False
     """Whether a replace or delete without ``If-Match`` is refused (428) rather than unconditional."""
-    operation_groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    operation_groups: Mapping[str, frozenset[str]] = MappingProxyType({})
     """operation -> the Cognito groups allowed to call it; operations not named are open to every caller."""
 
     @classmethod

@@ -71,3 +71,96 @@ def test_from_its_sources_alone_the_handler_compiles_at_every_init(tmp_path, han
     compiled = lambda_init(tmp_path / "task", environments["metadata"])["compiled"]
 
     assert str(tmp_path / "task" / "crud_api" / "app.py") in compiled
+
+
+
+def test_tracing_patches_botocore_only(cold_start):
+    assert cold_start["patched"] == ["botocore"]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        # Powertools' resolvers: the package imports all of them and the event classes of every source.
+        "aws_lambda_powertools.event_handler",
+        "aws_lambda_powertools.utilities.data_classes",
+        # boto3 imports s3transfer, concurrent.futures and multiprocessing: the handler's botocore client needs none.
+        "boto3",
+        "s3transfer",
+        "multiprocessing",
+    ],
+)
+def test_the_cold_start_imports_only_what_the_function_uses(cold_start, module):
+    assert module not in cold_start["modules"]
+
+
+def test_the_handlers_value_types_are_not_dataclasses():
+    """A dataclass compiles the source of its methods at import, at every cold start (crud_api's docstring)."""
+    import dataclasses
+    import importlib
+    import inspect
+    import pkgutil
+
+    import crud_api
+
+    # All but app, which needs a function's environment, and defines no class.
+    names = [info.name for info in pkgutil.iter_modules(crud_api.__path__) if info.name != "app"]
+    modules = [importlib.import_module(f"crud_api.{name}") for name in names]
+    classes = {cls for module in modules for _, cls in inspect.getmembers(module, inspect.isclass)}
+
+    assert {"Settings", "Response", "Versioned"} <= {cls.__name__ for cls in classes}
+    assert [cls.__qualname__ for cls in classes if dataclasses.is_dataclass(cls)] == []
+
+
+@pytest.mark.parametrize("module", ["requests", "sqlite3"])
+def test_the_cold_start_imports_no_library_the_function_does_not_call(cold_start, module):
+    """Libraries the X-Ray SDK would patch, and that this environment has: the handler must not import them."""
+    import importlib.util
+
+    assert importlib.util.find_spec(module) is not None, f"{module} is installed, so the test can fail"
+    assert module not in cold_start["modules"]
+
+def test_the_client_is_made_without_listing_every_service_botocore_has_models_for(monkeypatch):
+    """botocore would list its whole data directory (over 400 services) to check DynamoDB is one it knows."""
+    import os
+
+    from crud_api.repository import ItemRepository
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    listed, listdir = [], os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path=".": listed.append(str(path)) or listdir(path))
+
+    client = ItemRepository.for_table("items").client
+
+    assert client.meta.service_model.service_name == "dynamodb"
+    assert listed and all(Path(path).name == "dynamodb" for path in listed)
+
+
+def test_the_client_still_takes_its_model_from_where_botocore_would(monkeypatch, tmp_path):
+    """A DynamoDB model under AWS_DATA_PATH comes before botocore's own, as botocore's loader has it."""
+    import gzip
+
+    import botocore
+    from crud_api.repository import ItemRepository
+
+    builtin = Path(botocore.__file__).parent / "data" / "dynamodb" / "2012-08-10" / "service-2.json.gz"
+    model = json.loads(gzip.decompress(builtin.read_bytes()))
+    model["metadata"]["serviceId"] = "DynamoDB from AWS_DATA_PATH"
+    (tmp_path / "dynamodb" / "2012-08-10").mkdir(parents=True)
+    (tmp_path / "dynamodb" / "2012-08-10" / "service-2.json").write_text(json.dumps(model))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+
+    client = ItemRepository.for_table("items").client
+
+    assert client.meta.service_model.service_id == "DynamoDB from AWS_DATA_PATH"
+
+
+def test_botocore_still_says_when_it_has_no_model_for_the_service():
+    from botocore.loaders import create_loader
+    from crud_api.repository import OneServiceLoader
+
+    search_paths = create_loader().search_paths
+
+    assert OneServiceLoader("dynamodb", search_paths).list_available_services("service-2") == ["dynamodb"]
+    assert OneServiceLoader("no-such-service", search_paths).list_available_services("service-2") == []
