@@ -11,10 +11,11 @@ is compiled at every cold start. The handler runs from its asset as the sample a
 stages it (with bytecode, serverless_meta/bytecode.py), and once more from its sources alone.
 
 Run: .venv/bin/python bench/cold_start.py [samples] [--python PATH] [--floors] (default 15). With
-``--floors``, also the pieces the handler is made of, alone: a botocore client as botocore makes it
-(the handler's lists one service's models, not every service's: OneServiceLoader), then Powertools'
-Logger and Metrics, then its Tracer, each added to the one before; and, for comparison, what the
-handler no longer imports: Powertools' REST resolver and boto3. After a change to the handler,
+``--floors``, also the pieces the handler is made of, alone: a botocore client made as the handler
+makes it, then Powertools' Logger and Metrics, then its Tracer, each added to the one before; and,
+for comparison, a client as botocore makes it (listing every service's directory: the handler's
+ServiceLookupLoader does not), and what the handler no longer imports: Powertools' REST resolver
+and boto3. After a change to the handler,
 run it again: it imports whatever ``lambda/crud_api/app.py`` imports, with the environment the
 construct sets (``handler_environment``).
 """
@@ -52,10 +53,11 @@ def lambda_handler(event, context):
 # With --floors: what any handler built on the same pieces pays before a line of its own, each a
 # module like the seed's, so that the ratio says how low a handler with these pieces can go. Each
 # floor holds its piece (an import, then what the module makes at load) and every piece above it.
-# The last two are pieces the handler of 0.2.0 and before had, kept to show what they cost.
+# The first makes its client as the handler does (crud_api.repository, from the handler's asset);
+# the last two are pieces the handler of 0.2.0 and before had, kept to show what they cost.
 FLOOR_PIECES = (
-    ("a botocore DynamoDB client, as botocore makes it", "import botocore.session",
-     'client = botocore.session.get_session().create_client("dynamodb")'),
+    ("a botocore DynamoDB client, as the handler makes it", "from crud_api.repository import ItemRepository",
+     'client = ItemRepository.for_table("bench").client'),
     ("+ Powertools Logger, Metrics", "from aws_lambda_powertools import Logger, Metrics",
      "logger, metrics = Logger(), Metrics()"),
     ("+ Powertools Tracer (the X-Ray SDK)", "from aws_lambda_powertools import Tracer",
@@ -64,16 +66,22 @@ FLOOR_PIECES = (
      "app = APIGatewayRestResolver()"),
     ("+ boto3 type serializer (no longer used)", "from boto3.dynamodb.types import TypeSerializer", ""),
 )
+# And alone, for comparison: the client as botocore makes it, which lists every service's directory.
+BOTOCORE_CLIENT = (
+    "a botocore DynamoDB client, as botocore makes it",
+    'import botocore.session\n\nclient = botocore.session.get_session().create_client("dynamodb")\n',
+)
 
 
-def floors() -> dict[str, str]:
-    """Each floor's name and module source."""
-    sources = {}
+def floors(asset: Path) -> dict[str, str]:
+    """Each floor's name and module source; ``asset`` is the handler's, for its way of making the client."""
+    sources = {f"floor: {BOTOCORE_CLIENT[0]}": BOTOCORE_CLIENT[1]}
     for depth, (name, _, _) in enumerate(FLOOR_PIECES, start=1):
         pieces = FLOOR_PIECES[:depth]
         imports = [piece_import for _, piece_import, _ in pieces]
         made = [piece_made for _, _, piece_made in pieces if piece_made]
-        sources[f"floor: {name}"] = "\n".join([*imports, "", *made, ""])
+        path = f"import sys\nsys.path.append({str(asset)!r})"
+        sources[f"floor: {name}"] = "\n".join([path, *imports, "", *made, ""])
     return sources
 
 
@@ -176,7 +184,7 @@ def main() -> None:
         ),
     }
     if "--floors" in sys.argv:
-        for number, (name, source) in enumerate(floors().items()):
+        for number, (name, source) in enumerate(floors(asset).items()):
             (seed_dir / f"floor_{number}.py").write_text(source)
             handlers[name] = (seed_dir, f"floor_{number}", f"floor_{number}.handler", metadata)
     runs: dict[str, list[float]] = {name: [] for name in handlers}

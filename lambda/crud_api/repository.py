@@ -10,14 +10,15 @@ is, through ``ReturnValuesOnConditionCheckFailure``), never through a second rea
 from __future__ import annotations
 
 import decimal
+import functools
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.loaders import Loader, create_loader
+from botocore.loaders import Loader
 
 from crud_api.attribute_values import from_attribute_value, to_attribute_value
 from crud_api.contract import EXPIRES_AT, VERSION
@@ -36,28 +37,50 @@ IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
 
 
-class OneServiceLoader(Loader):
-    """botocore's data loader, for a session that makes clients of one service only.
+class ServiceLookupLoader(Loader):
+    """botocore's data loader, which finds out whether it has a service's models by looking for them.
 
-    Before it makes a client, botocore checks that it knows the service, once for the service's
-    model and once for its endpoint rules, and learns which services it knows by listing the
-    directory of every service it has models for (over 400). That is 16 ms of a cold start, more
-    than the rest of this package's code takes. This loader looks in the one service's directory
-    instead. The search paths are botocore's (``AWS_DATA_PATH`` first), and so is everything else.
+    Before it makes a client, botocore checks that the service is among those it has models of,
+    once for the model and once for the endpoint rules; botocore's loader answers by listing the
+    directory of every service (over 400), 16 ms of a cold start, more than the rest of this
+    package's code takes. Here the check looks in that one service's directory, and the full list
+    is made only if something reads it (botocore's error message for an unknown service, or
+    ``Session.get_available_services``). Every service stays available: a session's credential
+    providers make clients of their own (STS for an assumed role or a web identity, SSO).
     """
 
-    def __init__(self, service: str, search_paths: list[str]) -> None:
-        super().__init__(extra_search_paths=search_paths, include_default_search_paths=False)
-        self.service = service
+    def list_available_services(self, type_name: str) -> Sequence[str]:
+        return _ServicesWithModels(self, type_name)
 
-    def list_available_services(self, type_name: str) -> list[str]:
+    def has_models(self, service: str, type_name: str) -> bool:
         for path in self.search_paths:
-            directory = os.path.join(path, self.service)
+            directory = os.path.join(path, service)
             if os.path.isdir(directory) and any(
                 self.file_loader.exists(os.path.join(directory, version, type_name)) for version in os.listdir(directory)
             ):
-                return [self.service]
-        return []
+                return True
+        return False
+
+
+class _ServicesWithModels(Sequence[str]):
+    """The services a loader has models of one type for: ``in`` looks in one directory, the list is botocore's."""
+
+    def __init__(self, loader: ServiceLookupLoader, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+
+    def __contains__(self, service: object) -> bool:
+        return isinstance(service, str) and bool(service) and self._loader.has_models(service, self._type_name)
+
+    @functools.cached_property
+    def _listed(self) -> list[str]:
+        return Loader.list_available_services(self._loader, self._type_name)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._listed[index]
+
+    def __len__(self) -> int:
+        return len(self._listed)
 
 
 class UnstorableValueError(ValueError):
@@ -107,8 +130,11 @@ class ItemRepository:
     def for_table(cls, table_name: str) -> ItemRepository:
         # botocore's client, not boto3's: boto3 would import s3transfer and more at every cold start.
         session = botocore.session.get_session()
-        search_paths = create_loader(session.get_config_variable("data_path")).search_paths
-        session.register_component("data_loader", OneServiceLoader("dynamodb", search_paths))
+        # The paths botocore's own loader would search (AWS_DATA_PATH first); making it reads nothing.
+        search_paths = session.get_component("data_loader").search_paths
+        session.register_component(
+            "data_loader", ServiceLookupLoader(extra_search_paths=search_paths, include_default_search_paths=False)
+        )
         return cls(session.create_client("dynamodb", config=_CLIENT_CONFIG), table_name)
 
     def insert(self, key: ItemKey, attributes: Mapping[str, Any]) -> None:

@@ -29,8 +29,17 @@ def compiling(loader, data, path, *args, **kwargs):
 
 SourceFileLoader.source_to_code = compiling
 import crud_api.app
+import dataclasses
 from aws_xray_sdk.core.patcher import _PATCHED_MODULES
-print(json.dumps({"modules": sorted(sys.modules), "patched": sorted(_PATCHED_MODULES), "compiled": compiled}))
+classes = [value for name, module in list(sys.modules.items()) if name.startswith("crud_api")
+           for value in vars(module).values() if isinstance(value, type) and value.__module__ == name]
+print(json.dumps({
+    "modules": sorted(sys.modules),
+    "patched": sorted(_PATCHED_MODULES),
+    "compiled": compiled,
+    "classes": sorted(cls.__qualname__ for cls in classes),
+    "dataclasses": sorted(cls.__qualname__ for cls in classes if dataclasses.is_dataclass(cls)),
+}))
 """
 
 
@@ -74,6 +83,7 @@ def test_from_its_sources_alone_the_handler_compiles_at_every_init(tmp_path, han
 
 
 
+
 def test_tracing_patches_botocore_only(cold_start):
     assert cold_start["patched"] == ["botocore"]
 
@@ -94,24 +104,6 @@ def test_the_cold_start_imports_only_what_the_function_uses(cold_start, module):
     assert module not in cold_start["modules"]
 
 
-def test_the_handlers_value_types_are_not_dataclasses():
-    """A dataclass compiles the source of its methods at import, at every cold start (crud_api's docstring)."""
-    import dataclasses
-    import importlib
-    import inspect
-    import pkgutil
-
-    import crud_api
-
-    # All but app, which needs a function's environment, and defines no class.
-    names = [info.name for info in pkgutil.iter_modules(crud_api.__path__) if info.name != "app"]
-    modules = [importlib.import_module(f"crud_api.{name}") for name in names]
-    classes = {cls for module in modules for _, cls in inspect.getmembers(module, inspect.isclass)}
-
-    assert {"Settings", "Response", "Versioned"} <= {cls.__name__ for cls in classes}
-    assert [cls.__qualname__ for cls in classes if dataclasses.is_dataclass(cls)] == []
-
-
 @pytest.mark.parametrize("module", ["requests", "sqlite3"])
 def test_the_cold_start_imports_no_library_the_function_does_not_call(cold_start, module):
     """Libraries the X-Ray SDK would patch, and that this environment has: the handler must not import them."""
@@ -120,8 +112,17 @@ def test_the_cold_start_imports_no_library_the_function_does_not_call(cold_start
     assert importlib.util.find_spec(module) is not None, f"{module} is installed, so the test can fail"
     assert module not in cold_start["modules"]
 
+
+def test_the_handlers_value_types_are_not_dataclasses(cold_start):
+    """A dataclass compiles the source of its methods at import, at every cold start (crud_api's docstring)."""
+    assert {"Settings", "Response", "Versioned"} <= set(cold_start["classes"])
+    assert cold_start["dataclasses"] == []
+
+
+# The DynamoDB client: botocore's, with a data loader that does not list every service botocore has models for.
+
+
 def test_the_client_is_made_without_listing_every_service_botocore_has_models_for(monkeypatch):
-    """botocore would list its whole data directory (over 400 services) to check DynamoDB is one it knows."""
     import os
 
     from crud_api.repository import ItemRepository
@@ -138,16 +139,14 @@ def test_the_client_is_made_without_listing_every_service_botocore_has_models_fo
 
 def test_the_client_still_takes_its_model_from_where_botocore_would(monkeypatch, tmp_path):
     """A DynamoDB model under AWS_DATA_PATH comes before botocore's own, as botocore's loader has it."""
-    import gzip
-
-    import botocore
+    from botocore.loaders import Loader
     from crud_api.repository import ItemRepository
 
-    builtin = Path(botocore.__file__).parent / "data" / "dynamodb" / "2012-08-10" / "service-2.json.gz"
-    model = json.loads(gzip.decompress(builtin.read_bytes()))
+    model = Loader().load_service_model("dynamodb", "service-2")
     model["metadata"]["serviceId"] = "DynamoDB from AWS_DATA_PATH"
-    (tmp_path / "dynamodb" / "2012-08-10").mkdir(parents=True)
-    (tmp_path / "dynamodb" / "2012-08-10" / "service-2.json").write_text(json.dumps(model))
+    version = model["metadata"]["apiVersion"]
+    (tmp_path / "dynamodb" / version).mkdir(parents=True)
+    (tmp_path / "dynamodb" / version / "service-2.json").write_text(json.dumps(model))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
 
@@ -156,11 +155,41 @@ def test_the_client_still_takes_its_model_from_where_botocore_would(monkeypatch,
     assert client.meta.service_model.service_id == "DynamoDB from AWS_DATA_PATH"
 
 
-def test_botocore_still_says_when_it_has_no_model_for_the_service():
-    from botocore.loaders import create_loader
-    from crud_api.repository import OneServiceLoader
+def test_every_service_botocore_has_models_for_is_still_available():
+    """The session's credential providers make clients of their own: STS for an assumed role or a web identity, SSO."""
+    from botocore.loaders import Loader
+    from crud_api.repository import ServiceLookupLoader
 
-    search_paths = create_loader().search_paths
+    services = ServiceLookupLoader().list_available_services("service-2")
 
-    assert OneServiceLoader("dynamodb", search_paths).list_available_services("service-2") == ["dynamodb"]
-    assert OneServiceLoader("no-such-service", search_paths).list_available_services("service-2") == []
+    assert "dynamodb" in services and "sts" in services and "sso" in services
+    assert "no-such-service" not in services and "" not in services and "../dynamodb" not in services
+    assert list(services) == Loader().list_available_services("service-2")
+
+
+def test_the_client_takes_credentials_from_a_web_identity_through_sts(monkeypatch, tmp_path):
+    """As on a Kubernetes pod with a service account (IRSA): the session's credential provider calls STS."""
+    import os
+
+    import boto3
+    from crud_api.repository import ItemKey, ItemRepository
+    from moto import mock_aws
+
+    (tmp_path / "token").write_text("a-web-identity-token")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/handler")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(tmp_path / "token"))
+    with mock_aws():
+        boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="setup", aws_secret_access_key="setup").create_table(
+            TableName="items",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        # moto's fake keys, which mock_aws takes back as it ends: empty, botocore's environment provider has none.
+        os.environ.update(AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="")
+        repository = ItemRepository.for_table("items")
+
+        assert repository.get(ItemKey("alice", "metadata#1")) is None
+        assert repository.client._request_signer._credentials.method == "assume-role-with-web-identity"
