@@ -70,7 +70,9 @@ class _ServicesWithModels(Sequence[str]):
         self._type_name = type_name
 
     def __contains__(self, service: object) -> bool:
-        return isinstance(service, str) and bool(service) and self._loader.has_models(service, self._type_name)
+        # A service's name is a directory's name, never a path (botocore's list holds no other).
+        named = isinstance(service, str) and service not in ("", ".", "..") and os.sep not in service
+        return named and self._loader.has_models(service, self._type_name)
 
     @functools.cached_property
     def _listed(self) -> list[str]:
