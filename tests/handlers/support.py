@@ -10,7 +10,6 @@ so these tests exercise the real wiring, not a hand-made copy of it.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import json
 import sys
@@ -174,11 +173,9 @@ class ApiClient:
             headers=header_pairs,
             query=list((query or {}).items()),
             body=body.encode() if isinstance(body, str) else body,
+            binary=base64_body or isinstance(body, bytes),
             claims=claims,
         )
-        if (base64_body or isinstance(body, bytes)) and body is not None:
-            raw = body.encode() if isinstance(body, str) else body
-            event.update(body=base64.b64encode(raw).decode(), isBase64Encoded=True)
         return event
 
     def post(self, path: str, json_body: Any = None, **kwargs: Any) -> HttpResponse:
