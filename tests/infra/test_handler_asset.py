@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import marshal
+import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -61,17 +63,65 @@ def test_tools_that_run_the_code_in_place_get_the_sources_where_they_are(tmp_pat
     assert path == handler_code_dir()
 
 
-def test_the_interpreters_settings_do_not_move_or_rename_the_bytecode(tmp_path, monkeypatch):
+def this_interpreter() -> bytecode.Compiler:
+    return bytecode._compiler("3.13")
+
+
+def another_interpreter() -> bytecode.Compiler:
+    """The same Python under another name: the asset compiles in a process of its own."""
+    return bytecode.Compiler(str(Path(sys.executable).resolve()), sys.implementation.cache_tag)
+
+
+def a_package(root: Path, source: str = "VALUE = 1\n") -> Path:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "mod.py").write_text(source)
+    return root / "pkg"
+
+
+@pytest.mark.parametrize("compiler", [this_interpreter, another_interpreter], ids=["in process", "in another"])
+def test_the_interpreters_settings_do_not_move_or_rename_the_bytecode(tmp_path, monkeypatch, compiler):
     """PYTHONPYCACHEPREFIX would put it elsewhere, PYTHONOPTIMIZE name it .opt-1.pyc: Lambda would load neither."""
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "mod.py").write_text("VALUE = 1\n")
+    package = a_package(tmp_path)
     monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("PYTHONOPTIMIZE", "1")
 
-    bytecode.compile_tree(tmp_path, bytecode._compiler("3.13"))
+    bytecode.compile_tree(tmp_path, compiler())
 
-    assert [p.name for p in (tmp_path / "pkg" / "__pycache__").iterdir()] == ["mod.cpython-313.pyc"]
+    assert [p.name for p in (package / "__pycache__").iterdir()] == ["mod.cpython-313.pyc"]
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_this_interpreter_compiles_without_starting_another(tmp_path, monkeypatch):
+    def no_second_python(*args, **kwargs):
+        raise AssertionError(f"a second Python started: {args}")
+
+    monkeypatch.setattr(bytecode.subprocess, "run", no_second_python)
+
+    path, _ = staged(tmp_path)
+
+    assert (path / "crud_api" / "__pycache__" / "app.cpython-313.pyc").is_file()
+
+
+def test_an_interpreter_that_keeps_its_bytecode_elsewhere_hands_the_compile_to_a_fresh_one(tmp_path, monkeypatch):
+    package = a_package(tmp_path / "code")
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "elsewhere"))
+
+    bytecode.compile_tree(tmp_path / "code", this_interpreter())
+
+    assert [p.name for p in (package / "__pycache__").iterdir()] == ["mod.cpython-313.pyc"]
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("compiler", [this_interpreter, another_interpreter], ids=["in process", "in another"])
+def test_the_bytecode_names_its_source_as_lambda_has_it_and_a_broken_source_says_where(tmp_path, compiler):
+    package = a_package(tmp_path / "code", "def broken(:\n")
+    (package / "fine.py").write_text("def fails():\n    raise ValueError\n")
+
+    with pytest.raises(RuntimeError, match=r"does not compile with .*mod\.py"):
+        bytecode.compile_tree(tmp_path / "code", compiler())
+
+    loaded = marshal.loads((package / "__pycache__" / "fine.cpython-313.pyc").read_bytes()[16:])
+    assert loaded.co_filename == "/var/task/pkg/fine.py"
 
 
 @pytest.mark.parametrize(
