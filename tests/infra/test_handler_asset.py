@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import marshal
+import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -78,17 +80,41 @@ def a_package(root: Path, source: str = "VALUE = 1\n") -> Path:
     return root / "pkg"
 
 
-@pytest.mark.parametrize("compiler", [this_interpreter, another_interpreter], ids=["in process", "in another"])
-def test_the_interpreters_settings_do_not_move_or_rename_the_bytecode(tmp_path, monkeypatch, compiler):
+def test_the_environments_settings_do_not_move_or_rename_the_bytecode(tmp_path, monkeypatch):
     """PYTHONPYCACHEPREFIX would put it elsewhere, PYTHONOPTIMIZE name it .opt-1.pyc: Lambda would load neither."""
     package = a_package(tmp_path)
     monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("PYTHONOPTIMIZE", "1")
 
-    bytecode.compile_tree(tmp_path, compiler())
+    bytecode.compile_tree(tmp_path, another_interpreter())
 
     assert [p.name for p in (package / "__pycache__").iterdir()] == ["mod.cpython-313.pyc"]
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_synthesis_run_optimized_compiles_the_bytecode_lambda_loads(tmp_path):
+    """Under python -O this interpreter would write .opt-1.pyc of its own accord, which Lambda never loads."""
+    package = a_package(tmp_path / "code")
+    compile_here = (
+        "import pathlib, sys; from serverless_meta import bytecode; "
+        "bytecode.compile_tree(pathlib.Path(sys.argv[1]), bytecode._compiler('3.13'))"
+    )
+
+    subprocess.run([sys.executable, "-O", "-c", compile_here, str(tmp_path / "code")], check=True, timeout=120)
+
+    assert [p.name for p in (package / "__pycache__").iterdir()] == ["mod.cpython-313.pyc"]
+
+
+@pytest.mark.parametrize("compiler", [this_interpreter, another_interpreter], ids=["in process", "in another"])
+def test_the_apps_warning_filters_do_not_fail_the_compile(tmp_path, compiler):
+    """A SyntaxWarning (an invalid escape) is the code's own business; an app that turns warnings into errors still synthesizes."""
+    package = a_package(tmp_path / "code", 'PATTERN = "\\d+"\n')
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bytecode.compile_tree(tmp_path / "code", compiler())
+
+    assert [p.name for p in (package / "__pycache__").iterdir()] == ["mod.cpython-313.pyc"]
 
 
 def test_this_interpreter_compiles_without_starting_another(tmp_path, monkeypatch):
