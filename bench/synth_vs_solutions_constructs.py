@@ -3,13 +3,15 @@
 The composition is CognitoToApiGatewayToLambda with LambdaToDynamoDB (a Cognito-authorized REST API in
 front of one function that may use one table). It runs from a venv of its own, made here on first use
 (``.venv-bench-solutions-constructs``), with the same aws-cdk-lib, constructs and jsii as the project.
-Each sample is a fresh interpreter that runs the app as ``cdk synth`` runs it: it imports aws_cdk
-(starting jsii's Node.js) and the constructs, builds the app and synthesizes it, then exits. Two
-figures come of it: the whole process, from its start to its exit, which is what a user waits for
-(``cdk synth`` adds its own start and reading of the cloud assembly, the same on either side); and
-build plus synth alone, without the imports, which shows the work per resource. The workloads run
-interleaved, so that a busy machine slows all of them alike, and the ratios are taken within each
-round. No cdk-nag on either side: this is the synthesis itself.
+Each workload is timed three ways, each in fresh processes: the whole ``cdk synth -q`` command, which
+is what a user waits for (the CDK CLI from the project's npm dependencies, running the app); the app
+run alone as a process, from its start to its exit (it imports aws_cdk, starting jsii's Node.js, and
+the constructs, builds the app and synthesizes it); and that app's build plus synth alone, without
+the imports and the exit, which shows the work per resource. Run alone, the app gets none of the
+CLI's context, so its template has no path metadata and no CDKMetadata resource. The workloads run
+interleaved, in an order that rotates from round to round, so that a busy machine slows all of them
+alike; the ratios are taken within each round. No cdk-nag on either side: this is the synthesis
+itself.
 
 Run: .venv/bin/python bench/synth_vs_solutions_constructs.py [samples] (default 9)
 """
@@ -41,8 +43,8 @@ start = time.perf_counter()
 app = cdk.App(outdir=sys.argv[2])
 build(cdk.Stack(app, "Bench", env=cdk.Environment(account="123456789012", region="eu-west-1")))
 built = time.perf_counter()
-template = app.synth().get_stack_by_name("Bench").template
-print(json.dumps([built - start, time.perf_counter() - built, len(template["Resources"])]))
+app.synth()
+print(json.dumps([built - start, time.perf_counter() - built]))
 """
 
 SOLUTIONS_CONSTRUCTS = """
@@ -103,26 +105,37 @@ def solutions_constructs_python() -> Path:
 
 
 class Sample(NamedTuple):
+    command: float
+    """``cdk synth -q``, from its start to its exit."""
     process: float
-    """From the interpreter's start to its exit."""
+    """The app alone, from the interpreter's start to its exit."""
     build: float
     synth: float
     resources: int
 
 
 def sample(python: Path, program: str, workdir: Path) -> Sample:
-    script = workdir / "build.py"
-    script.write_text(program)
+    (workdir / "build.py").write_text(program)
+    (workdir / "timer.py").write_text(TIMER)
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'lambda'}"}
+    app = f"{python} timer.py build.py"
+
+    started = time.perf_counter()
+    subprocess.run(
+        ["cdk", "synth", "--quiet", "--no-notices", "--app", f"{app} cli.out", "--output", "cli.out"],
+        cwd=workdir, env=env, check=True, capture_output=True, text=True,
+    )
+    command = time.perf_counter() - started
+
     started = time.perf_counter()
     completed = subprocess.run(
-        [str(python), "-c", TIMER, str(script), tempfile.mkdtemp(dir=workdir)],
-        env=env, check=True, capture_output=True, text=True,
+        [str(python), "timer.py", "build.py", "app.out"], cwd=workdir, env=env, check=True, capture_output=True, text=True
     )
     process = time.perf_counter() - started
-    build, synth, resources = json.loads(completed.stdout.strip().splitlines()[-1])
-    return Sample(process, build, synth, resources)
+    build, synth = json.loads(completed.stdout.strip().splitlines()[-1])
+    resources = len(json.loads((workdir / "app.out" / "Bench.template.json").read_text())["Resources"])
+    return Sample(command, process, build, synth, resources)
 
 
 def main() -> None:
@@ -135,21 +148,26 @@ def main() -> None:
         "ServerlessCrudApi, one service": (project_python, SERVERLESS_CRUD_API.format(services=1)),
         "ServerlessCrudApi, ten services": (project_python, SERVERLESS_CRUD_API.format(services=10)),
     }
+    names = list(workloads)
     runs: dict[str, list[Sample]] = {name: [] for name in workloads}
     with tempfile.TemporaryDirectory() as scratch:
-        for _ in range(samples):
-            for name, (python, program) in workloads.items():
+        for round_number in range(samples):
+            # Each workload follows each of the others in turn: none always comes after the heaviest.
+            for name in names[round_number % len(names):] + names[:round_number % len(names)]:
+                python, program = workloads[name]
                 runs[name].append(sample(python, program, Path(tempfile.mkdtemp(dir=scratch))))
     measures: dict[str, Callable[[Sample], float]] = {
-        "the whole process": lambda s: s.process,
+        "cdk synth -q": lambda s: s.command,
+        "the app's process": lambda s: s.process,
         "build + synth alone": lambda s: s.build + s.synth,
     }
     print(f"Synthesis in fresh processes, {samples} samples each, interleaved; median (p25-p75):")
-    print(f"  {'':34s} {'resources':>9s}  {'whole process':>18s}  {'build':>5s}  {'synth':>5s}")
+    print(f"  {'':34s} {'resources':>9s}  {'cdk synth -q':>18s}  {'app process':>18s}  {'build':>5s}  {'synth':>5s}")
     for name, taken in runs.items():
-        print(f"  {name:34s} {taken[0].resources:9d}  {_spread([s.process for s in taken], 's')}  "
+        print(f"  {name:34s} {taken[0].resources:9d}  {_spread([s.command for s in taken], 's')}  "
+              f"{_spread([s.process for s in taken], 's')}  "
               f"{statistics.median(s.build for s in taken):5.2f}  {statistics.median(s.synth for s in taken):5.2f}")
-    # Ratios within each round (the samples of one round ran back to back): a busy moment slows both sides.
+    # Ratios within each round (the samples of one round ran close together): a busy moment slows both sides.
     composition, one, ten = runs.values()
     for label, numerators, denominators in (
         ("one service / the composition", one, composition),
