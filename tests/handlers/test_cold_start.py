@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,15 +75,11 @@ def test_the_asset_carries_the_bytecode_lambdas_python_runs_so_nothing_is_compil
 
 def test_from_its_sources_alone_the_handler_compiles_at_every_init(tmp_path, handler_asset, environments):
     """What the test above guards against: Lambda compiles what the asset does not ship compiled."""
-    import shutil
-
     shutil.copytree(handler_asset, tmp_path / "task", ignore=shutil.ignore_patterns("__pycache__"))
 
     compiled = lambda_init(tmp_path / "task", environments["metadata"])["compiled"]
 
     assert str(tmp_path / "task" / "crud_api" / "app.py") in compiled
-
-
 
 
 def test_tracing_patches_botocore_only(cold_start):
@@ -123,8 +121,6 @@ def test_the_handlers_value_types_are_not_dataclasses(cold_start):
 
 
 def test_the_client_is_made_without_listing_every_service_botocore_has_models_for(monkeypatch):
-    import os
-
     from crud_api.repository import ItemRepository
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
@@ -170,8 +166,6 @@ def test_every_service_botocore_has_models_for_is_still_available():
 
 def test_the_client_takes_credentials_from_a_web_identity_through_sts(monkeypatch, tmp_path):
     """As on a Kubernetes pod with a service account (IRSA): the session's credential provider calls STS."""
-    import os
-
     import boto3
     from crud_api.repository import ItemKey, ItemRepository
     from moto import mock_aws
