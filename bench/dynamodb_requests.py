@@ -122,7 +122,7 @@ def main() -> None:
     environments = service_environments(template)
     rows = []
     with pytest.MonkeyPatch.context() as env, mock_aws():
-        for name, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+        for name, value in {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
                             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}.items():
             env.setenv(name, value)
         create_table_from_template(boto3.client("dynamodb"), template)

@@ -320,7 +320,16 @@ class WorkerMetrics:
             )
             for outcome in ("Processed", "Failed")
         }
+        self.change_age = cloudwatch.Metric(
+            namespace=namespace,
+            metric_name="ChangeAge",
+            dimensions_map={"service": service},
+            period=PERIOD,
+            statistic="Maximum",
+            label="oldest change on arrival (s)",
+        )
         self.pipe_events = self._pipe_metric(worker.pipe, "EventCount", "events")
+        self.pipe_throttles = self._pipe_metric(worker.pipe, "ExecutionThrottled", "throttled")
         self.pipe_failures = _combined(
             "Pipe executions failed or timed out",
             "SUM",
@@ -511,6 +520,20 @@ class ServiceMonitoring(Construct):
             f"{service}: the worker failed changes (they are retried, then dead-lettered); its log group says why",
         )
         self._alarm(
+            "WorkerChangeAge",
+            worker.change_age,
+            thresholds.worker_change_age.to_seconds(),
+            f"{service}: changes reached the worker {thresholds.worker_change_age.to_human_string()} or more after "
+            "their write: the table's stream, the pipe or the queue is falling behind",
+        )
+        self._alarm(
+            "WorkerPipeThrottled",
+            worker.pipe_throttles,
+            thresholds.pipe_throttles,
+            f"{service}: the pipe from the table's stream was throttled: more than two readers of the stream, or the "
+            "account's pipe quota; changes reach the worker late",
+        )
+        self._alarm(
             "WorkerPipeFailures",
             worker.pipe_failures,
             thresholds.pipe_failures,
@@ -628,6 +651,9 @@ class ServiceMonitoring(Construct):
             ),
             cloudwatch.GraphWidget(title="Worker: dead letters", left=[worker.dead_letters], width=6),
             cloudwatch.GraphWidget(
-                title="Worker: pipe", left=[worker.pipe_events], right=[worker.pipe_failures.with_(label="failed")], width=6
+                title="Worker: pipe",
+                left=[worker.pipe_events],
+                right=[worker.pipe_failures.with_(label="failed"), worker.pipe_throttles, worker.change_age],
+                width=6,
             ),
         ]

@@ -81,6 +81,10 @@ class AlarmThresholds:
     """Changes the worker's function failed in a minute, and its invocations that failed as a whole."""
     pipe_failures: int = 1
     """Executions of the pipe from the table's stream to the worker's queue that failed or timed out in a minute."""
+    pipe_throttles: int = 1
+    """Executions of the pipe throttled in a minute: its stream has too many readers, or the account's pipes are at their quota."""
+    worker_change_age: Duration = Duration.minutes(5)
+    """How long after its write the oldest change of a minute reached the worker: the stream, the pipe or the queue lags."""
 
 
 @dataclass(frozen=True)
@@ -297,6 +301,12 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     return props
 
 
+_NO_TOKEN_ENDPOINT = (
+    "given with cognito_domain_prefix: a machine client gets its tokens from the user pool's domain "
+    "(https://<prefix>.auth.<region>.amazoncognito.com/oauth2/token), and without one it can never get a token"
+)
+
+
 @dataclass(frozen=True)
 class _Checker:
     path: str
@@ -457,6 +467,8 @@ class _Checker:
                 )
         if api.machine_client and not api.operation_scopes:
             raise self.fail("machine_client", True, "left out unless operation_scopes names the scopes it may ask for")
+        if api.machine_client and api.cognito_domain_prefix is None and api.user_pool is None and api.shared_api is None:
+            raise self.fail("machine_client", True, _NO_TOKEN_ENDPOINT)
         if api.cognito_domain_prefix is not None and (
             not _DOMAIN_PREFIX.match(api.cognito_domain_prefix)
             or any(word in api.cognito_domain_prefix for word in ("aws", "amazon", "cognito"))
@@ -498,6 +510,8 @@ class _Checker:
             raise self.fail(
                 "resource_name", props.resource.name, f"a path no other service on the API of {host.node.path} uses"
             )
+        if api.machine_client and api.cognito_domain_prefix is None and owner.cognito_domain_prefix is None and owner.user_pool is None:
+            raise self.fail("machine_client", True, _NO_TOKEN_ENDPOINT + f" ({host.node.path} made the pool without one)")
         # The owner's usage plan (if any) meters the whole stage; this service makes none of its own.
         return dataclasses.replace(
             owner,

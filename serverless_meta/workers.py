@@ -14,6 +14,7 @@ The function runs the user's code (their directory) on the library's worker runt
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +40,21 @@ from serverless_meta.functions import (
 )
 from serverless_meta.handlers.crud_api import contract
 from serverless_meta.powertools import ARCHITECTURE, RUNTIME
-from serverless_meta.props import ServiceProps, Worker, made_by_a_service
+from serverless_meta.props import InvalidPropError, ServiceProps, Worker, made_by_a_service
 
 WORKER_HANDLER = "crud_worker.runtime.handler"
 # The stream record's JSON paths the pipe groups and deduplicates the queue's messages by.
 MESSAGE_GROUP_ID = f"$.dynamodb.Keys.{contract.SORT_KEY}.S"
 MESSAGE_DEDUPLICATION_ID = "$.eventID"
 _LAYER_ID = "ServerlessMetaWorkerRuntime"
+# SQS takes at most 10 messages per batch, so a pipe to a queue may read at most 10 records at a time
+# ("Amazon EventBridge Pipes batching and concurrency": https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-batching-concurrency.html).
+PIPE_BATCH_SIZE = 10
+# "No more than two processes at most should be reading from the same streams shard at the same time"
+# (DynamoDB's "Change data capture for DynamoDB Streams"): a third pipe on one table is throttled.
+MAX_STREAM_READERS = 2
+# The pipes made on each table's stream, by construct path (jsii keeps its objects for the process anyway).
+_stream_readers: weakref.WeakKeyDictionary[dynamodb.ITableV2, list[str]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -59,25 +68,35 @@ class ServiceWorker:
     """Ref: the pipe's name, the ``PipeName`` of its metrics."""
 
 
-def change_filters(resource: str) -> list[dict[str, Any]]:
-    """The pipe's filters (any one admits a record): the resource's items, created or replaced by anyone
-    but the worker, or deleted.
+def change_filters(resource: str, region: str) -> list[dict[str, Any]]:
+    """The pipe's filters (any one admits a record): the resource's items, created or replaced by anyone but
+    the worker, or deleted, written in ``region`` (so that a global table's change is worked on once, in the
+    region where it was made, though every replica's stream carries it).
 
-    Idempotency records share the resource's sort-key prefix, under ``idempotency#<owner>``: they are
-    left out by their partition key. Items written before writers were marked have no marker.
+    Only operators EventBridge Pipes supports (its column of EventBridge's "Comparison operators for use
+    in event patterns" table: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html):
+    prefix, anything-but a list of values, exists and $or; not anything-but with a prefix, which only an
+    event bus takes. Idempotency records share the resource's sort-key prefix (under the partition
+    ``idempotency#<owner>``) and are the only records with an ``expiresAt``: they are left out by it. Items
+    written before writers were marked have no marker, and those written before regions were, no region:
+    both go on (a global table's such item, in each region).
     """
-    keys = {
-        contract.PARTITION_KEY: {"S": [{"anything-but": {"prefix": contract.IDEMPOTENCY_PARTITION_PREFIX}}]},
-        contract.SORT_KEY: {"S": [{"prefix": f"{resource}#"}]},
+    keys = {contract.SORT_KEY: {"S": [{"prefix": f"{resource}#"}]}}
+    no_expiry = {contract.EXPIRES_AT: {"N": [{"exists": False}]}}
+    in_this_region = {
+        "$or": [{contract.WRITTEN_IN: {"S": [region]}}, {contract.WRITTEN_IN: {"S": [{"exists": False}]}}]
     }
 
-    def written(writer: dict[str, Any]) -> dict[str, Any]:
-        return {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {contract.WRITTEN_BY: {"S": [writer]}}}}
+    def written(writer: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "eventName": ["INSERT", "MODIFY"],
+            "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, contract.WRITTEN_BY: {"S": [writer]}, **image}},
+        }
 
     return [
-        written({"anything-but": [contract.WRITER_WORKER]}),
-        written({"exists": False}),
-        {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys}},
+        written({"anything-but": [contract.WRITER_WORKER]}, in_this_region),
+        written({"exists": False}, {}),
+        {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys, "OldImage": {**no_expiry, **in_this_region}}},
     ]
 
 
@@ -105,6 +124,7 @@ def build_worker(
     worker = props.worker
     if worker is None:
         return None
+    _count_stream_reader(scope, table)
     stream_arn = enable_stream(table)
     queue_props = {**defaults.kwargs(defaults.WORKER_QUEUE), "encryption_master_key": key}
     dead_letters = sqs.Queue(
@@ -143,6 +163,21 @@ def build_worker(
     )
     pipe = _pipe(scope, props, stream_arn=stream_arn, table=table, queue=queue, log_group=log_group)
     return ServiceWorker(function=function, queue=queue, dead_letter_queue=dead_letters, pipe=pipe)
+
+
+def _count_stream_reader(scope: Construct, table: dynamodb.ITableV2) -> None:
+    """Refuse a third pipe on one table's stream: DynamoDB Streams throttles more than two readers of a shard."""
+    readers = _stream_readers.setdefault(table, [])
+    if len(readers) >= MAX_STREAM_READERS:
+        raise InvalidPropError(
+            scope.node.path,
+            "worker",
+            "a worker",
+            f"left out: the table's stream already has {len(readers)} readers ({', '.join(readers)}), and DynamoDB "
+            f"Streams throttles more than {MAX_STREAM_READERS} readers of one shard, so every worker on it would lag. "
+            "Give this service a table of its own, or do its work in one of those workers",
+        )
+    readers.append(scope.node.path)
 
 
 def _worker_function(
@@ -241,7 +276,10 @@ def _pipe(
         ),
         description=f"{props.resource.name} worker pipe: reads the table's stream, sends to the worker's queue",
     )
-    table.grant_stream_read(role)
+    table.grant_stream(role, "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+    # ListStreams names no resource (the Service Authorization Reference's "Actions defined by Amazon
+    # DynamoDB" gives it no resource type): granted on a stream's ARN it allows nothing, so it is on "*".
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
     queue.grant_send_messages(role)
     log_group.grant_write(role)
     acknowledge(
@@ -249,6 +287,12 @@ def _pipe(
         ("AwsSolutions-IAM5[Action::kms:ReEncrypt*]", "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"),
         "SQS's grant for sending to a queue encrypted with a customer-managed key: the pipe must make data keys "
         "of that one key (the statement's only resource) to encrypt what it sends; nothing else.",
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "dynamodb:ListStreams takes no resource (IAM's Service Authorization Reference for DynamoDB gives it none): "
+        "it lists stream ARNs and reads nothing; reading a stream is granted on this table's stream only.",
     )
     return pipes.CfnPipe(
         scope,
@@ -262,11 +306,12 @@ def _pipe(
                 # and the pipe's are not lost. A failing record is retried until the stream drops it
                 # (24 hours), holding back the later records of its shard so that order is kept.
                 starting_position="TRIM_HORIZON",
+                batch_size=PIPE_BATCH_SIZE,
             ),
             filter_criteria=pipes.CfnPipe.FilterCriteriaProperty(
                 filters=[
                     pipes.CfnPipe.FilterProperty(pattern=json.dumps(pattern, separators=(",", ":")))
-                    for pattern in change_filters(props.resource.name)
+                    for pattern in change_filters(props.resource.name, stack.region)
                 ]
             ),
         ),

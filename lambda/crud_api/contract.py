@@ -35,9 +35,13 @@ write-back), so that a worker's own writes never come back to it as new work. It
 the marker existed have none until their next write."""
 WRITER_API = "api"
 WRITER_WORKER = "worker"
+WRITTEN_IN = "writtenIn"
+"""The region whose API wrote the item last (Lambda's ``AWS_REGION``). A global table's replicas carry it
+with the item, so that each region's worker takes only the changes written in its own region and a
+change is worked on once, not once per region. Items written before the marker existed have none."""
 
 STORED_ATTRIBUTES = frozenset(
-    {PARTITION_KEY, SORT_KEY, DATA_ATTRIBUTE, CREATED_AT, UPDATED_AT, VERSION, EXPIRES_AT, WRITTEN_BY}
+    {PARTITION_KEY, SORT_KEY, DATA_ATTRIBUTE, CREATED_AT, UPDATED_AT, VERSION, EXPIRES_AT, WRITTEN_BY, WRITTEN_IN}
 )
 """The top-level attributes of every stored item: the id and timestamp attributes must be named otherwise."""
 

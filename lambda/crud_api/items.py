@@ -25,6 +25,7 @@ from crud_api.contract import (
     VERSION,
     WRITER_API,
     WRITTEN_BY,
+    WRITTEN_IN,
 )
 from crud_api.repository import COMPLETED, IN_PROGRESS, ClaimLost, ConditionFailed, ItemKey, ItemRepository
 from crud_api.settings import Settings
@@ -164,7 +165,12 @@ class ItemService:
         try:
             stored = self._repository.update(
                 self._key(owner, item_id),
-                {DATA_ATTRIBUTE: dict(data), UPDATED_AT: _iso(self._clock()), WRITTEN_BY: WRITER_API},
+                {
+                    DATA_ATTRIBUTE: dict(data),
+                    UPDATED_AT: _iso(self._clock()),
+                    WRITTEN_BY: WRITER_API,
+                    WRITTEN_IN: self._settings.region,
+                },
                 versions=versions,
             )
         except ConditionFailed as failed:
@@ -197,6 +203,7 @@ class ItemService:
             DATA_ATTRIBUTE: dict(data),
             VERSION: 1,
             WRITTEN_BY: WRITER_API,
+            WRITTEN_IN: self._settings.region,
         }
         if self._settings.timestamp_attribute:
             stored[self._settings.timestamp_attribute] = int(now.timestamp())

@@ -13,6 +13,8 @@ from crud_api import contract
 
 class Settings(NamedTuple):
     table_name: str
+    region: str
+    """Where the function runs (Lambda's ``AWS_REGION``): every write marks the item with it."""
     resource: str
     operations: frozenset[str]
     id_attribute: str
@@ -40,6 +42,7 @@ class Settings(NamedTuple):
         schema = environ.get("ITEM_SCHEMA")
         return cls(
             table_name=environ["TABLE_NAME"],
+            region=environ["AWS_REGION"],
             resource=environ["RESOURCE_NAME"],
             operations=operations,
             id_attribute=id_attribute,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from serverless_meta.local import pipe_filters
+
 ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
 # API Gateway's account-level defaults, which apply where a stage sets no throttling.
@@ -603,6 +605,22 @@ class _StackReader:
                 continue
             source_parameters = props.get("SourceParameters", {})
             target_parameters = props.get("TargetParameters", {}).get("SqsQueueParameters", {})
+            stream_parameters = source_parameters.get("DynamoDBStreamParameters", {})
+            filters = self.strings(
+                [f["Pattern"] for f in source_parameters.get("FilterCriteria", {}).get("Filters", []) if "Pattern" in f],
+                f"{path} FilterCriteria",
+                "the filter is left out",
+            )
+            refused = pipe_filters.unsupported(filters)
+            batch_size = stream_parameters.get("BatchSize")
+            if batch_size is not None and int(batch_size) > pipe_filters.MAX_SQS_BATCH_SIZE:
+                refused.append(f"a batch size of {batch_size}, where an SQS target takes at most {pipe_filters.MAX_SQS_BATCH_SIZE}")
+            if refused:
+                self.app.warnings.append(
+                    f"{path} does not run: EventBridge Pipes would refuse it (CreatePipe fails, so the deploy would): "
+                    + "; ".join(refused)
+                )
+                continue
             self.app.pipes.append(
                 Pipe(
                     key=self.key(logical_id),
@@ -610,10 +628,8 @@ class _StackReader:
                     region=self.region,
                     table=table,
                     queue=self.queue_arns[target],
-                    starting_position=source_parameters.get("DynamoDBStreamParameters", {}).get("StartingPosition", "LATEST"),
-                    filters=tuple(
-                        f["Pattern"] for f in source_parameters.get("FilterCriteria", {}).get("Filters", []) if "Pattern" in f
-                    ),
+                    starting_position=stream_parameters.get("StartingPosition", "LATEST"),
+                    filters=filters,
                     message_group_id=target_parameters.get("MessageGroupId"),
                     message_deduplication_id=target_parameters.get("MessageDeduplicationId"),
                     running=props.get("DesiredState", "RUNNING") == "RUNNING",

@@ -49,7 +49,8 @@ def test_a_machine_client_gets_an_access_token_with_its_scopes(tmp_path_factory)
     outdir = tmp_path_factory.mktemp("scoped")
     app = cdk.App(outdir=str(outdir))
     ServerlessCrudApi(cdk.Stack(app, "Scoped"), "Orders", resource_name="orders",
-                      operation_scopes={"create": ["write"]}, machine_client=True)
+                      operation_scopes={"create": ["write"]}, machine_client=True,
+                      cognito_domain_prefix="scoped-orders")
     app.synth()
     with serve(outdir, state_dir=tmp_path_factory.mktemp("scoped-state")) as api:
         machine = api.as_client("MachineClient", scopes=["orders/write"])

@@ -192,7 +192,8 @@ class ApiClient:
 
 
 def moto_environment(env: pytest.MonkeyPatch) -> None:
-    """What handlers need to run against moto in this process: a region, fake credentials, no profile, no tracing."""
+    """What handlers need to run against moto in this process: the region as Lambda names it, fake credentials, no profile, no tracing."""
+    env.setenv("AWS_REGION", REGION)  # as Lambda sets both
     env.setenv("AWS_DEFAULT_REGION", REGION)
     env.setenv("AWS_ACCESS_KEY_ID", "testing")
     env.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -19,6 +19,7 @@ def service_factory(aws):
     def build(clock, **settings):
         config = Settings(
             table_name=TABLE_NAME,
+            region="eu-west-1",
             resource="notes",
             operations=frozenset({"create", "get", "list", "update", "delete"}),
             id_attribute="noteId",

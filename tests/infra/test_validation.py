@@ -242,6 +242,24 @@ def test_fails_if_a_machine_client_has_no_scopes_to_ask_for(stack):
     fails(stack, "machine_client", "True", "left out unless operation_scopes names the scopes", machine_client=True)
 
 
+def test_fails_if_a_machine_client_has_no_domain_to_get_tokens_from(stack):
+    # Cognito's token endpoint is the pool's domain: without one, the client's secret is useless.
+    fails(stack, "machine_client", "True", "given with cognito_domain_prefix: a machine client gets its tokens from",
+          machine_client=True, operation_scopes={"create": ["write"]})
+
+
+def test_fails_if_a_machine_client_on_another_services_api_has_a_pool_without_a_domain(stack):
+    host = ServerlessCrudApi(stack, "Host", resource_name="host")
+    fails(stack, "machine_client", "True", "Host made the pool without one", api=host.api,
+          machine_client=True, operation_scopes={"create": ["write"]})
+
+
+def test_a_machine_client_takes_the_domain_of_the_pool_it_shares(stack):
+    host = ServerlessCrudApi(stack, "Host", resource_name="host", cognito_domain_prefix="host-tokens")
+    ServerlessCrudApi(stack, "Guest", resource_name="guest", api=host.api, machine_client=True,
+                      operation_scopes={"create": ["write"]})
+
+
 @pytest.mark.parametrize("prefix", ["My-Domain", "aws-metadata", "-x", "x" * 64])
 def test_fails_if_the_cognito_domain_prefix_is_not_one_cognito_accepts(stack, prefix):
     fails(stack, "cognito_domain_prefix", repr(prefix), "lower-case letters, digits and hyphens",

@@ -12,7 +12,8 @@ import pytest
 from aws_cdk import Duration
 from aws_cdk.assertions import Match, Template
 
-from serverless_meta import AlarmThresholds, ServerlessCrudApi, Worker
+from serverless_meta import AlarmThresholds, InvalidPropError, ServerlessCrudApi, Worker
+from serverless_meta.local import pipe_filters
 from serverless_meta.powertools import RUNTIME
 from tests.support import ROOT, role_statements, synthesize
 
@@ -87,18 +88,34 @@ def test_the_pipe_groups_changes_by_item_and_deduplicates_them_by_stream_record(
     )
 
 
-def test_the_pipe_keeps_the_resources_changes_not_written_by_the_worker_and_no_idempotency_records(template):
+def _patterns(template: Template) -> list[dict]:
     (pipe,) = template.find_resources("AWS::Pipes::Pipe").values()
-    patterns = [json.loads(f["Pattern"]) for f in pipe["Properties"]["SourceParameters"]["FilterCriteria"]["Filters"]]
-    keys = {
-        "pk": {"S": [{"anything-but": {"prefix": "idempotency#"}}]},
-        "sk": {"S": [{"prefix": "notes#"}]},
-    }
-    assert patterns == [
-        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {"writtenBy": {"S": [{"anything-but": ["worker"]}]}}}},
-        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {"writtenBy": {"S": [{"exists": False}]}}}},
-        {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys}},
+    return [json.loads(f["Pattern"]) for f in pipe["Properties"]["SourceParameters"]["FilterCriteria"]["Filters"]]
+
+
+def test_the_pipe_keeps_the_resources_changes_written_in_its_region_not_by_the_worker_and_no_idempotency_records(template):
+    keys = {"sk": {"S": [{"prefix": "notes#"}]}}
+    no_expiry = {"expiresAt": {"N": [{"exists": False}]}}
+    here = {"$or": [{"writtenIn": {"S": ["eu-west-1"]}}, {"writtenIn": {"S": [{"exists": False}]}}]}
+    assert _patterns(template) == [
+        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, "writtenBy": {"S": [{"anything-but": ["worker"]}]}, **here}}},
+        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, "writtenBy": {"S": [{"exists": False}]}}}},
+        {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys, "OldImage": {**no_expiry, **here}}},
     ]
+
+
+def test_the_pipes_filters_use_only_operators_eventbridge_pipes_supports(template):
+    """A first deploy failed here: anything-but with a prefix works on an event bus, and CreatePipe refuses it."""
+    (pipe,) = template.find_resources("AWS::Pipes::Pipe").values()
+    filters = [f["Pattern"] for f in pipe["Properties"]["SourceParameters"]["FilterCriteria"]["Filters"]]
+    assert pipe_filters.unsupported(filters) == []
+
+
+def test_the_pipe_reads_the_stream_in_batches_an_sqs_target_takes(template):
+    template.has_resource_properties(
+        "AWS::Pipes::Pipe",
+        {"SourceParameters": Match.object_like({"DynamoDBStreamParameters": Match.object_like({"BatchSize": 10})})},
+    )
 
 
 def test_the_pipe_logs_its_errors_without_the_items_to_the_services_log_group(template):
@@ -128,7 +145,7 @@ def test_the_pipe_may_read_the_stream_send_to_the_queue_and_log_nothing_more(tem
 
     stream = json.dumps({"Fn::GetAtt": [table, "StreamArn"]})
     assert allowed == {
-        ("dynamodb:ListStreams", stream),
+        ("dynamodb:ListStreams", json.dumps("*")),  # an action without a resource type: on a stream ARN it allows nothing
         ("dynamodb:DescribeStream", stream),
         ("dynamodb:GetRecords", stream),
         ("dynamodb:GetShardIterator", stream),
@@ -342,7 +359,26 @@ def test_failed_or_timed_out_pipe_executions_raise_an_alarm(template):
         assert metric["Dimensions"] == [{"Name": "PipeName", "Value": {"Ref": pipe}}]
 
 
-@pytest.mark.parametrize("name", ["WorkerDeadLetters", "WorkerOldestChangeAge", "WorkerErrors", "WorkerPipeFailures"])
+def test_a_throttled_pipe_raises_an_alarm(template):
+    metric = _watched(_alarm(template, "WorkerPipeThrottled"))
+    pipe = _id(template, "AWS::Pipes::Pipe", "NotesWorkerPipe")
+    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == ("AWS/EventBridge/Pipes", "ExecutionThrottled", "Sum")
+    assert metric["Dimensions"] == [{"Name": "PipeName", "Value": {"Ref": pipe}}]
+
+
+def test_changes_reaching_the_worker_late_raise_an_alarm_whichever_part_lags(template):
+    """The queue's age misses a pipe that lags behind its stream: the worker measures each change from its write."""
+    alarm = _alarm(template, "WorkerChangeAge")
+    metric = _watched(alarm)
+    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == ("ServerlessMeta", "ChangeAge", "Maximum")
+    assert metric["Dimensions"] == [{"Name": "service", "Value": "notes"}]
+    assert alarm["Threshold"] == 5 * 60
+
+
+WORKER_ALARMS = ["WorkerDeadLetters", "WorkerOldestChangeAge", "WorkerErrors", "WorkerChangeAge", "WorkerPipeThrottled", "WorkerPipeFailures"]
+
+
+@pytest.mark.parametrize("name", WORKER_ALARMS)
 def test_worker_alarms_notify_the_topic_like_every_other_alarm(template, name):
     alarm = _alarm(template, name)
     topic = {"Ref": _id(template, "AWS::SNS::Topic", "NotesAlarmTopic")}
@@ -355,7 +391,7 @@ def test_the_dashboard_graphs_the_worker(template):
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for title in ("Worker: changes", "Worker: queue", "Worker: dead letters", "Worker: pipe"):
         assert title in body
-    for name in ("WorkerDeadLetters", "WorkerOldestChangeAge", "WorkerErrors", "WorkerPipeFailures"):
+    for name in WORKER_ALARMS:
         assert _id(template, "AWS::CloudWatch::Alarm", f"NotesMonitoring{name}") in body, "on the alarm status widget"
 
 
@@ -370,6 +406,20 @@ def test_without_a_worker_there_is_no_stream_queue_pipe_or_worker_alarm():
 # --- A table shared with another service ------------------------------------------------------------
 
 
+def test_fails_if_a_third_worker_would_read_one_tables_stream():
+    """DynamoDB Streams serves two readers of a shard at once: a third pipe deploys, then every worker lags."""
+
+    def build(stack):
+        first = ServerlessCrudApi(stack, "First", resource_name="first", worker=Worker.from_directory(WORKER_CODE, "feedback_worker.categorize"))
+        ServerlessCrudApi(stack, "Second", resource_name="second", table=first.table, worker=Worker.from_directory(WORKER_CODE, "feedback_worker.categorize"))
+        ServerlessCrudApi(stack, "Third", resource_name="third", table=first.table, worker=Worker.from_directory(WORKER_CODE, "feedback_worker.categorize"))
+
+    with pytest.raises(InvalidPropError, match=r"TestStack/Third: worker must be left out: the table's stream already has 2 readers "
+                       r"\(TestStack/First, TestStack/Second\)"):
+        synthesize(build)
+
+
+
 def test_a_worker_turns_the_stream_on_for_a_table_another_service_made(sample_template):
     template = Template.from_json(sample_template)
     template.resource_count_is("AWS::DynamoDB::GlobalTable", 1)
@@ -377,4 +427,6 @@ def test_a_worker_turns_the_stream_on_for_a_table_another_service_made(sample_te
         "AWS::DynamoDB::GlobalTable", {"StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"}}
     )
     (pipe,) = template.find_resources("AWS::Pipes::Pipe").values()
-    assert '"prefix":"feedback#"' in pipe["Properties"]["SourceParameters"]["FilterCriteria"]["Filters"][0]["Pattern"]
+    # The sample stack names no region: the pattern takes the stack's from AWS::Region.
+    (start, region, end) = pipe["Properties"]["SourceParameters"]["FilterCriteria"]["Filters"][0]["Pattern"]["Fn::Join"][1]
+    assert '"prefix":"feedback#"' in start and region == {"Ref": "AWS::Region"}

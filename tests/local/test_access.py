@@ -17,7 +17,7 @@ from serverless_meta import ServerlessCrudApi
 app = cdk.App()
 stack = cdk.Stack(app, "Scoped")
 ServerlessCrudApi(stack, "Orders", resource_name="orders", operation_scopes={"create": ["write"], "get": ["read"]},
-                  machine_client=True)
+                  machine_client=True, cognito_domain_prefix="scoped-orders")
 app.synth()
 """
 

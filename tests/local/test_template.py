@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from serverless_meta.local.template import Asset, read_app
@@ -130,3 +131,49 @@ def test_a_function_that_cannot_run_is_named_at_startup_and_its_route_is_a_502_n
     assert runners == {}
     assert "Stack/Inline will not run locally: it has inline code (ZipFile), not a directory asset" in caplog.text
     assert (response.status, response.function) == (502, "Stack/Inline")
+
+
+def _pipe_app(tmp_path: Path, source_parameters: dict) -> object:
+    return _read(
+        {
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+                "TableName": "items", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"}}},
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Pipe": {"Type": "AWS::Pipes::Pipe", "Metadata": {"aws:cdk:path": "Stack/Pipe"}, "Properties": {
+                "RoleArn": "arn:aws:iam::000000000000:role/pipe",
+                "Source": {"Fn::GetAtt": ["Table", "StreamArn"]}, "Target": {"Fn::GetAtt": ["Queue", "Arn"]},
+                "SourceParameters": source_parameters}},
+        },
+        tmp_path,
+    )
+
+
+def test_a_pipe_whose_filter_pipes_would_refuse_does_not_run_and_startup_says_why(tmp_path):
+    """moto matches patterns as an event bus does; a pipe takes fewer operators, and CreatePipe refuses the rest."""
+    refused = json.dumps({"dynamodb": {"Keys": {"pk": {"S": [{"anything-but": {"prefix": "internal#"}}]}}}})
+    app = _pipe_app(tmp_path, {"DynamoDBStreamParameters": {"StartingPosition": "LATEST"},
+                               "FilterCriteria": {"Filters": [{"Pattern": refused}]}})
+
+    assert app.pipes == []
+    (warning,) = app.warnings
+    assert warning.startswith("Stack/Pipe does not run: EventBridge Pipes would refuse it")
+    assert "does not support anything-but with prefix" in warning
+
+
+def test_a_pipe_to_a_queue_reading_more_than_ten_records_a_batch_does_not_run(tmp_path):
+    app = _pipe_app(tmp_path, {"DynamoDBStreamParameters": {"StartingPosition": "LATEST", "BatchSize": 100}})
+
+    assert app.pipes == [] and "a batch size of 100, where an SQS target takes at most 10" in app.warnings[0]
+
+
+def test_a_pipe_with_filters_pipes_takes_runs_with_its_region_resolved(tmp_path):
+    pattern = {"Fn::Join": ["", ['{"dynamodb":{"NewImage":{"$or":[{"at":{"S":["', {"Ref": "AWS::Region"},
+                                 '"]}},{"at":{"S":[{"exists":false}]}}]}}}']]}
+    app = _pipe_app(tmp_path, {"DynamoDBStreamParameters": {"StartingPosition": "LATEST", "BatchSize": 10},
+                               "FilterCriteria": {"Filters": [{"Pattern": pattern}]}})
+
+    (pipe,) = app.pipes
+    assert json.loads(pipe.filters[0])["dynamodb"]["NewImage"]["$or"][0] == {"at": {"S": ["eu-west-1"]}}
+    assert app.warnings == []

@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from tests.handlers.support import TABLE_NAME
+from tests.handlers.support import REGION, TABLE_NAME
 from tests.workers.conftest import MAX_RECEIVE_COUNT
 
 
@@ -78,6 +78,44 @@ def test_other_resources_changes_and_idempotency_records_never_reach_the_worker(
     pipeline.deliver()
 
     assert [(c.operation, c.item_id) for c in worker.CHANGES] == [("create", note["id"])]
+
+
+def test_an_idempotency_record_removed_by_the_tables_time_to_live_never_reaches_the_worker(pipeline, apis, worker, alice):
+    apis["notes"].post("/notes", {"text": "once"}, user=alice, headers={"Idempotency-Key": "0c9e3a56-8b1f-4b6e-9d0a-2f4c6e8a1b3d"})
+    pipeline.deliver()
+    worker.CHANGES.clear()
+    dynamodb = boto3.client("dynamodb")
+    (record,) = [r for r in dynamodb.scan(TableName=TABLE_NAME)["Items"] if r["pk"]["S"] == f"idempotency#{alice}"]
+
+    dynamodb.delete_item(TableName=TABLE_NAME, Key={"pk": record["pk"], "sk": record["sk"]})  # as the time to live does
+
+    assert pipeline.deliver() == 0 and worker.CHANGES == []
+
+
+def test_every_api_write_says_the_region_it_was_made_in(pipeline, apis, alice):
+    created = apis["notes"].post("/notes", {"text": "here"}, user=alice).json
+    assert _item(alice, created["id"])["writtenIn"] == {"S": REGION}
+    apis["notes"].put(f"/notes/{created['id']}", {"text": "still here"}, user=alice)
+    assert _item(alice, created["id"])["writtenIn"] == {"S": REGION}
+    assert "writtenIn" not in apis["notes"].get(f"/notes/{created['id']}", user=alice).json, "never shown to clients"
+
+
+def test_a_change_replicated_from_another_regions_table_is_worked_on_there_not_here(pipeline, apis, worker, alice):
+    """With a global table, each region's stream carries every region's writes: each change must run once."""
+    pipeline.deliver()
+    worker.CHANGES.clear()
+    dynamodb = boto3.client("dynamodb")
+    replicated = {
+        "pk": {"S": alice}, "sk": {"S": "notes#written-elsewhere"}, "id": {"S": "written-elsewhere"},
+        "data": {"M": {"text": {"S": "from us-east-1"}}}, "createdAt": {"S": "2026-12-01T00:00:00.000Z"},
+        "updatedAt": {"S": "2026-12-01T00:00:00.000Z"}, "version": {"N": "1"}, "writtenBy": {"S": "api"},
+        "writtenIn": {"S": "us-east-1"},
+    }
+
+    dynamodb.put_item(TableName=TABLE_NAME, Item=replicated)  # as the replica in this region receives it
+    dynamodb.delete_item(TableName=TABLE_NAME, Key={"pk": replicated["pk"], "sk": replicated["sk"]})
+
+    assert pipeline.deliver() == 0 and worker.CHANGES == []
 
 
 def test_a_failing_change_lands_in_the_dead_letter_queue_after_max_receive_count_receives_while_the_rest_succeeds(

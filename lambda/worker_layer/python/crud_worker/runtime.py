@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,9 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 def _process(record: SQSRecord) -> None:
     try:
-        change = change_of(json.loads(record.body), shape, store)
+        body = json.loads(record.body)
+        _measure_age(body)
+        change = change_of(body, shape, store)
         logger.append_keys(item_id=change.item_id, operation=change.operation, version=change.version)
         work(change)
     except Exception:
@@ -64,6 +67,13 @@ def _process(record: SQSRecord) -> None:
     finally:
         logger.remove_keys(["item_id", "operation", "version"])
     metrics.add_metric(name="ChangesProcessed", unit=MetricUnit.Count, value=1)
+
+
+def _measure_age(stream_record: dict[str, Any]) -> None:
+    """How long after its write the change reached the worker: the stream's, the pipe's and the queue's lag."""
+    written = stream_record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+    if isinstance(written, (int, float)):
+        metrics.add_metric(name="ChangeAge", unit=MetricUnit.Seconds, value=max(0.0, time.time() - written))
 
 
 @logger.inject_lambda_context
