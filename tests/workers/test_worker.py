@@ -185,3 +185,17 @@ def test_a_worker_may_not_write_attributes_the_server_owns(pipeline, apis, worke
 
     with pytest.raises(ValueError, match=f"server-owned attributes: {owned}"):
         change.update({owned: "mine"})
+
+
+def test_each_change_reports_how_long_after_its_write_it_reached_the_worker(pipeline, apis, worker, alice, capsys):
+    """The lag alarm's metric: the stream's, the pipe's and the queue's delay together, from the record's creation time."""
+    apis["notes"].post("/notes", {"text": "timed"}, user=alice)
+    capsys.readouterr()
+
+    pipeline.deliver()
+
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ChangeAge"' in line]
+    (metrics,) = emitted
+    (definition,) = [m for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"] if m["Name"] == "ChangeAge"]
+    assert definition["Unit"] == "Seconds" and metrics["service"] == "notes"
+    assert metrics["ChangeAge"] and all(0 <= age < 60 for age in metrics["ChangeAge"]), metrics["ChangeAge"]
