@@ -357,5 +357,5 @@ class ServerlessCrudApi(Construct):
             worker=self.worker,
             topic=self.alarm_topic,
         )
-        self.alarms: list[cloudwatch.Alarm] = monitoring.alarms
+        self.alarms: list[cloudwatch.AlarmBase] = monitoring.alarms
         self.dashboard: cloudwatch.Dashboard = monitoring.dashboard

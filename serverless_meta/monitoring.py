@@ -35,6 +35,10 @@ from serverless_meta.workers import ServiceWorker
 PERIOD = Duration.minutes(1)
 _ROUTES_LABEL = "the service's methods"
 _API_METRIC_IDS = {"Count": "requests", "5XXError": "server_errors", "4XXError": "client_errors", "Latency": "latency"}
+# "Alarms based on metric math expressions can reference a maximum of 10 metrics. This is a hard limit"
+# (CloudWatch's "Limits" for alarms: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html):
+# PutMetricAlarm refuses more, so a deploy would fail. Every alarm here is checked against it as it is made.
+MAX_ALARM_METRICS = 10
 EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
 # The id of the note that nobody is subscribed to the alarm topic: an app that has its own way of
@@ -155,7 +159,10 @@ class ServiceMetrics:
         """The API's latency at ``statistic``; over a service's own methods, its slowest method's."""
         return self._api_metric("Latency", statistic, label=label)
 
-    def _api_metric(self, metric_name: str, statistic: str, *, label: str | None = None) -> cloudwatch.IMetric:
+    def _api_metric(
+        self, metric_name: str, statistic: str, *, label: str | None = None, only: Sequence[Operation] | None = None
+    ) -> cloudwatch.IMetric:
+        """The API's metric; over a service's own methods (or ``only`` some of them), summed or the highest."""
         if self.routes is None:
             return self.api.metric(metric_name, period=PERIOD, statistic=statistic, label=label)
         stage = self.api.deployment_stage
@@ -164,16 +171,38 @@ class ServiceMetrics:
         metrics = {
             f"{prefix}_{operation.value}": method.metric(metric_name, stage, period=PERIOD, statistic=statistic)
             for operation, method in self.routes.items()
+            if only is None or operation in only
         }
         if statistic == "Sum":
             return _combined(label or f"{metric_name}, {_ROUTES_LABEL}", "SUM", metrics, [f"FILL({m}, 0)" for m in metrics])
         return _combined(label or f"{metric_name} {statistic}, slowest of {_ROUTES_LABEL}", "MAX", metrics, list(metrics))
 
-    def error_percent(self, label: str, errors: cloudwatch.IMetric, *, minimum_requests: int) -> cloudwatch.MathExpression:
-        """``errors`` as a percentage of requests, 0 in minutes with fewer than ``minimum_requests``."""
+    def error_percents(self, metric_name: str, *, minimum_requests: int) -> list[cloudwatch.MathExpression]:
+        """``metric_name`` (4XXError, 5XXError) as a percentage of requests, 0 in minutes with fewer than
+        ``minimum_requests``: one expression for the whole API, or over a service's own methods one per group
+        of methods small enough for an alarm (two metrics a method: its requests and its errors)."""
+        label = metric_name.removesuffix("Error")
+        if self.routes is None:
+            errors = {"5XXError": self.server_errors, "4XXError": self.client_errors}[metric_name]
+            return [self._percent(label, self.requests, errors, minimum_requests)]
+        per_alarm = MAX_ALARM_METRICS // 2
+        operations = list(self.routes)
+        groups = [operations[start : start + per_alarm] for start in range(0, len(operations), per_alarm)]
+        return [
+            self._percent(
+                label if len(groups) == 1 else f"{label} of {', '.join(op.value for op in group)}",
+                self._api_metric("Count", "Sum", only=group),
+                self._api_metric(metric_name, "Sum", only=group),
+                minimum_requests,
+            )
+            for group in groups
+        ]
+
+    @staticmethod
+    def _percent(label: str, requests: cloudwatch.IMetric, errors: cloudwatch.IMetric, minimum_requests: int) -> cloudwatch.MathExpression:
         return cloudwatch.MathExpression(
             expression=f"IF(requests >= {minimum_requests}, 100 * errors / requests, 0)",
-            using_metrics={"requests": self.requests, "errors": errors},
+            using_metrics={"requests": requests, "errors": errors},
             label=f"{label} % of requests",
             period=PERIOD,
         )
@@ -376,6 +405,13 @@ def _restore_errors(log_group: logs.ILogGroup) -> cloudwatch.Metric:
     return metric_filter.metric(period=PERIOD, statistic="Sum")
 
 
+def _metrics_in(metric: cloudwatch.IMetric) -> int:
+    """How many metrics an alarm on ``metric`` retrieves: 1 for a metric, those its expressions use for an expression."""
+    if isinstance(metric, cloudwatch.MathExpression):
+        return sum(_metrics_in(used) for used in metric.using_metrics.values())
+    return 1
+
+
 def _combined(
     label: str, combine: str, metrics: Mapping[str, cloudwatch.IMetric], terms: Sequence[str]
 ) -> cloudwatch.MathExpression:
@@ -402,7 +438,7 @@ class ServiceMonitoring(Construct):
         """``owns_table``: the table's alarms belong to the service that made it, once per table."""
         super().__init__(scope, construct_id)
         self._action = cloudwatch_actions.SnsAction(topic)
-        self.alarms: list[cloudwatch.Alarm] = []
+        self.alarms: list[cloudwatch.AlarmBase] = []
         self._api_alarms(service, metrics, thresholds)
         self._function_alarms(service, metrics, thresholds)
         self._start_alarms(service, metrics, thresholds)
@@ -413,15 +449,15 @@ class ServiceMonitoring(Construct):
         self.dashboard = self._dashboard(service, metrics)
 
     def _api_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
-        self._alarm(
+        self._any_alarm(
             "ApiServerErrorRate",
-            metrics.error_percent("5XX", metrics.server_errors, minimum_requests=1),
+            metrics.error_percents("5XXError", minimum_requests=1),
             thresholds.server_error_percent,
             f"{service}: {thresholds.server_error_percent}% or more of API requests answered 5XX",
         )
-        self._alarm(
+        self._any_alarm(
             "ApiClientErrorRate",
-            metrics.error_percent("4XX", metrics.client_errors, minimum_requests=thresholds.client_error_minimum_requests),
+            metrics.error_percents("4XXError", minimum_requests=thresholds.client_error_minimum_requests),
             thresholds.client_error_percent,
             f"{service}: {thresholds.client_error_percent}% or more of API requests answered 4XX",
         )
@@ -541,7 +577,34 @@ class ServiceMonitoring(Construct):
             "stream drops the record (24 hours): its errors are in the service's log group",
         )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> cloudwatch.Alarm:
+    def _any_alarm(
+        self, construct_id: str, metrics: Sequence[cloudwatch.IMetric], threshold: float, description: str
+    ) -> cloudwatch.IAlarm:
+        """One alarm on ``metrics`` where there is one; where an alarm could not hold them all, an alarm on each
+        (notifying nobody) and a composite alarm under ``construct_id`` that fires when any of them does."""
+        if len(metrics) == 1:
+            return self._alarm(construct_id, metrics[0], threshold, description)
+        parts = [
+            self._alarm(f"{construct_id}{number}", metric, threshold, f"{description} (part {number} of {len(metrics)})", notify=False)
+            for number, metric in enumerate(metrics, start=1)
+        ]
+        composite = cloudwatch.CompositeAlarm(
+            self, construct_id, alarm_rule=cloudwatch.AlarmRule.any_of(*parts), alarm_description=description
+        )
+        composite.add_alarm_action(self._action)
+        composite.add_ok_action(self._action)
+        self.alarms.append(composite)
+        return composite
+
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str, *, notify: bool = True
+    ) -> cloudwatch.Alarm:
+        count = _metrics_in(metric)
+        if count > MAX_ALARM_METRICS:
+            raise ValueError(
+                f"{self.node.path}/{construct_id} would watch {count} metrics; CloudWatch refuses an alarm on more than "
+                f"{MAX_ALARM_METRICS}: split it"
+            )
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -553,9 +616,10 @@ class ServiceMonitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
-        alarm.add_alarm_action(self._action)
-        alarm.add_ok_action(self._action)
-        self.alarms.append(alarm)
+        if notify:
+            alarm.add_alarm_action(self._action)
+            alarm.add_ok_action(self._action)
+            self.alarms.append(alarm)
         return alarm
 
     def _dashboard(self, service: str, metrics: ServiceMetrics) -> cloudwatch.Dashboard:

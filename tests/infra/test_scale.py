@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
 
-from serverless_meta import ServerlessCrudApi
+from serverless_meta import AlarmThresholds, ServerlessCrudApi
+from serverless_meta.monitoring import MAX_ALARM_METRICS, ServiceMetrics, ServiceMonitoring
 from tests.support import DYNAMODB_ACTIONS, role_statements, synthesize
 
 
@@ -204,3 +207,59 @@ def test_each_service_on_the_shared_api_may_be_invoked_from_that_stage_only(six,
     for permission in permissions:
         source = json.dumps(permission["SourceArn"])
         assert f'{{"Ref": "{api}"}}, "/", {{"Ref": "{stage}"}}, "/' in source and f"/{service.lower()}" in source
+
+
+def test_no_alarm_of_any_service_watches_more_metrics_than_cloudwatch_allows(six):
+    """PutMetricAlarm refuses an alarm on more than 10 metrics (a hard limit): a guest with five methods uses 10."""
+    for name, alarm in six.find_resources("AWS::CloudWatch::Alarm").items():
+        retrieved = [m for m in alarm["Properties"].get("Metrics", []) if "MetricStat" in m]
+        assert len(retrieved) <= MAX_ALARM_METRICS, name
+
+
+def _monitoring_over_routes(route_names: list[str]):
+    """A service's monitoring over more methods than one error-rate alarm can hold (two metrics a method)."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Routes", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    host = ServerlessCrudApi(stack, "Host", resource_name="host")
+    routes_enum = enum.Enum("Route", {name.upper(): name for name in route_names})
+    resource = host.api.root.add_resource("many")
+    integration = apigateway.MockIntegration()
+    routes = {route: resource.add_resource(route.value).add_method("GET", integration) for route in routes_enum}
+    metrics = ServiceMetrics(host.api, host.functions, host.table, routes=routes, timeout=cdk.Duration.seconds(10))
+    monitoring = ServiceMonitoring(
+        stack, "Many", service="Many", metrics=metrics, owns_table=False, topic=host.alarm_topic, thresholds=AlarmThresholds()
+    )
+    return monitoring, Template.from_stack(stack)
+
+
+def test_an_error_rate_over_more_methods_than_one_alarm_holds_is_split_and_fires_as_one():
+    monitoring, template = _monitoring_over_routes([f"r{n}" for n in range(7)])
+
+    parts = {n: a["Properties"] for n, a in template.find_resources("AWS::CloudWatch::Alarm").items()
+             if re.match(r"ManyApiServerErrorRate\d[0-9A-F]{8}$", n)}
+    assert len(parts) == 2
+    for alarm in parts.values():
+        assert len([m for m in alarm["Metrics"] if "MetricStat" in m]) <= MAX_ALARM_METRICS
+        assert "AlarmActions" not in alarm, "the composite notifies, once"
+    ((name, composite),) = [(n, a["Properties"]) for n, a in template.find_resources("AWS::CloudWatch::CompositeAlarm").items()
+                            if n.startswith("ManyApiServerErrorRate")]
+    assert composite["AlarmActions"] and composite["OKActions"]
+    assert all(part in json.dumps(composite["AlarmRule"]) for part in parts)
+    assert any(getattr(alarm.node, "id", "") == "ApiServerErrorRate" for alarm in monitoring.alarms)
+
+
+def test_fails_at_synthesis_if_an_alarm_would_watch_more_metrics_than_cloudwatch_allows():
+    app = cdk.App()
+    stack = cdk.Stack(app, "TooMany")
+    host = ServerlessCrudApi(stack, "Host", resource_name="host")
+    metrics = ServiceMetrics(host.api, host.functions, host.table, timeout=cdk.Duration.seconds(10))
+    monitoring = ServiceMonitoring(
+        stack, "Many", service="Many", metrics=metrics, owns_table=False, topic=host.alarm_topic, thresholds=AlarmThresholds()
+    )
+    eleven = cloudwatch.MathExpression(
+        expression="SUM([" + ", ".join(f"m{n}" for n in range(11)) + "])",
+        using_metrics={f"m{n}": host.api.metric_count() for n in range(11)},
+    )
+
+    with pytest.raises(ValueError, match=r"TooMany/Many/Eleven would watch 11 metrics; CloudWatch refuses an alarm on more than 10"):
+        monitoring._alarm("Eleven", eleven, 1, "too many")
