@@ -28,7 +28,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from serverless_meta import defaults
+from serverless_meta import defaults, powertools
 from serverless_meta.handlers.crud_api import contract
 from serverless_meta.operations import Operation
 
@@ -292,6 +292,7 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     check.resource(props.resource)
     check.data(Stack.of(scope), props.data)
     check.functions(props.functions)
+    check.region(Stack.of(scope), props.functions)
     check.api(props.api)
     props = dataclasses.replace(props, api=check.shared_api(scope, props) if props.api.shared_api else _own_api(props.api))
     check.edge(props.edge)
@@ -443,6 +444,26 @@ class _Checker:
                     operation.value,
                     "operations without provisioned_concurrency: Lambda runs a version with one or the other",
                 )
+
+    def region(self, stack: Stack, functions: FunctionProps) -> None:
+        """What the stack's region cannot deploy, where the stack names its region (otherwise a template rule checks)."""
+        region = stack.region
+        if Token.is_unresolved(region):
+            return
+        if functions.powertools_layer is None and region not in powertools.LAYER_REGIONS:
+            raise self.fail(
+                "powertools_layer_version",
+                None,
+                f"a layer of your own in {region}: Powertools publishes its layer (and the SSM parameter that names it) "
+                f"in {len(powertools.LAYER_REGIONS)} regions, not this one, so the deploy would fail",
+            )
+        if functions.snap_start and not powertools.snap_start_available(region):
+            raise self.fail(
+                "snap_start",
+                [op.value for op in functions.snap_start],
+                f"left out in {region}: Lambda has no SnapStart there (every commercial region but Asia Pacific "
+                "(New Zealand) and (Taipei))",
+            )
 
     def api(self, api: ApiProps) -> None:
         if api.stage_name is not None and not _STAGE_NAME.match(api.stage_name):

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 
 from serverless_meta import InvalidPropError, ServerlessCrudApi, Worker
 from tests.support import ROOT
@@ -437,3 +438,41 @@ def test_fails_if_max_body_bytes_is_more_than_dynamodb_can_keep(stack):
 
 def test_fails_if_a_timeout_is_not_whole_seconds(stack):
     fails(stack, "timeout", "1 second 500 millis", "whole seconds", timeout=cdk.Duration.millis(1500))
+
+
+def _regional_stack(region: str) -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "ValidationStack", env=cdk.Environment(account="123456789012", region=region))
+
+
+def test_fails_if_the_stacks_region_has_no_powertools_layer_and_none_is_passed():
+    # ca-west-1 (Calgary) is a commercial region without Powertools' layer or its SSM parameter.
+    fails(_regional_stack("ca-west-1"), "powertools_layer_version", "None",
+          r"a layer of your own in ca-west-1: Powertools publishes its layer .* in 31 regions")
+
+
+def test_a_layer_of_your_own_deploys_where_powertools_publishes_none():
+    stack = _regional_stack("ca-west-1")
+    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Own", "arn:aws:lambda:ca-west-1:123456789012:layer:pt:1")
+    ServerlessCrudApi(stack, "Service", resource_name="items", powertools_layer_version=layer)
+
+
+@pytest.mark.parametrize("region", ["ap-southeast-6", "us-gov-west-1"])
+def test_fails_if_snap_start_is_asked_for_where_lambda_has_none(region):
+    stack = _regional_stack(region)
+    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Own", f"arn:aws:lambda:{region}:123456789012:layer:pt:1")
+    fails(stack, "snap_start", "['get']", f"left out in {region}: Lambda has no SnapStart there",
+          snap_start=["get"], powertools_layer_version=layer)
+
+
+def test_a_stack_without_a_region_gets_a_rule_that_stops_a_deploy_where_the_layer_is_missing(stack):
+    from aws_cdk.assertions import Template
+
+    ServerlessCrudApi(stack, "First", resource_name="first")
+    ServerlessCrudApi(stack, "Second", resource_name="second")
+
+    rules = Template.from_stack(stack).to_json()["Rules"]
+    (rule,) = [rule for name, rule in rules.items() if name != "CheckBootstrapVersion"]
+    (assertion,) = rule["Assertions"]
+    regions, region = assertion["Assert"]["Fn::Contains"]
+    assert region == {"Ref": "AWS::Region"} and "eu-west-1" in regions and "ca-west-1" not in regions
+    assert "powertools_layer_version" in assertion["AssertDescription"]
