@@ -6,7 +6,10 @@ import pytest
 
 from crud_api.settings import Settings
 
+# What Lambda itself sets in every function's environment, and the handler reads.
+LAMBDA_SETS = {"AWS_REGION": "eu-west-1"}
 ENVIRONMENT = {
+    **LAMBDA_SETS,
     "TABLE_NAME": "items-table",
     "RESOURCE_NAME": "notes",
     "OPERATIONS": "create,get",
@@ -17,11 +20,11 @@ ENVIRONMENT = {
 
 def test_the_construct_sets_everything_the_handler_reads(environments):
     for variables in environments.values():
-        settings = Settings.from_environment(variables)
+        settings = Settings.from_environment({**LAMBDA_SETS, **variables})
         assert settings.table_name and settings.resource and settings.operations
 
 
-@pytest.mark.parametrize("name", ["ID_ATTRIBUTE", "MAX_BODY_BYTES", "OPERATIONS", "TABLE_NAME"])
+@pytest.mark.parametrize("name", ["ID_ATTRIBUTE", "MAX_BODY_BYTES", "OPERATIONS", "TABLE_NAME", "AWS_REGION"])
 def test_a_missing_setting_fails_the_cold_start_instead_of_assuming_a_default(name):
     with pytest.raises(KeyError, match=name):
         Settings.from_environment({key: value for key, value in ENVIRONMENT.items() if key != name})
