@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -78,22 +78,60 @@ def _item(status: HTTPStatus, versioned: Versioned, headers: dict[str, str] | No
     return _json(status, versioned.item, {**(headers or {}), "ETag": requests.etag(versioned.version)})
 
 
-def _caller(request: Request, operation: str) -> str:
-    """The caller's Cognito ``sub`` (every item belongs to the user who created it), if they may ``operation``.
+class Caller(NamedTuple):
+    """Who is calling, as far as the items are concerned."""
+
+    partition: str
+    """Where the items the caller reaches live: their own ``sub``, the shared collection or their tenant's."""
+    subject: str | None
+    """The caller's Cognito ``sub`` (None for a public read): idempotency keys are each caller's own."""
+    reads_every_owner: bool = False
+    """Whether this get or list reaches every owner's items (``read_all_groups``/``read_all_scopes``)."""
+
+
+SHARED_PARTITION = f"{contract.SHARED_PARTITION_PREFIX}{settings.resource}"
+_READS = frozenset({"get", "list"})
+
+
+def _caller(request: Request, operation: str) -> Caller:
+    """The caller and the items they reach, if they may ``operation``.
 
     The authorizer has checked the token; an operation limited to Cognito groups also needs the
-    caller in one of them (403, before anything is read or written).
+    caller in one of them (403, before anything is read or written). A public read has no token:
+    the gateway lets it through only where the service names the operation public.
     """
-    owner = request.claims.get("sub")
-    if not owner:
+    claims = request.claims
+    subject = claims.get("sub")
+    if not subject:
+        if operation in settings.public_operations and settings.item_scope == contract.SCOPE_SHARED:
+            return Caller(SHARED_PARTITION, None)
         logger.warning("Request reached the handler without Cognito claims; is the authorizer attached?")
         raise HttpError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
+    groups = requests.parse_groups(claims.get("cognito:groups"))
     allowed = settings.operation_groups.get(operation)
-    if allowed and not allowed & requests.parse_groups(request.claims.get("cognito:groups")):
+    if allowed and not allowed & groups:
         raise HttpError(
             HTTPStatus.FORBIDDEN, f"Only members of {', '.join(sorted(allowed))} may {operation} {settings.resource}"
         )
-    return owner
+    reads_every_owner = operation in _READS and bool(
+        settings.read_all_groups & groups or settings.read_all_scopes & requests.parse_scopes(claims.get("scope"))
+    )
+    return Caller(_partition(claims, subject), subject, reads_every_owner)
+
+
+def _partition(claims: Mapping[str, Any], subject: str) -> str:
+    if settings.item_scope == contract.SCOPE_OWNER:
+        return subject
+    if settings.item_scope == contract.SCOPE_SHARED:
+        return SHARED_PARTITION
+    claim = settings.claim_name
+    value = claims.get(claim)
+    if not isinstance(value, str) or not value:
+        raise HttpError(
+            HTTPStatus.FORBIDDEN,
+            f"{settings.resource} items belong to a {claim}, and your token carries none: ask for {claim} on your user",
+        )
+    return f"{contract.TENANT_PARTITION_PREFIX}{value}"
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -134,15 +172,16 @@ def _created(request: Request, versioned: Versioned) -> Response:
 
 
 def create_item(request: Request, context: LambdaContext) -> Response:
-    owner = _caller(request, "create")
+    caller = _caller(request, "create")
     data = _body(request)
     idempotency_key = requests.parse_idempotency_key(request.header(contract.IDEMPOTENCY_KEY_HEADER))
     if idempotency_key is None:
-        response = _created(request, service.create(owner, data))
+        response = _created(request, service.create(caller.partition, data))
     else:
         creation = service.create_once(
-            owner,
+            caller.partition,
             data,
+            caller=caller.subject,
             idempotency_key=idempotency_key,
             request_id=request.request_id,
             claim_millis=context.get_remaining_time_in_millis(),
@@ -169,17 +208,22 @@ def _answer(stored: dict[str, Any], *, replayed: bool) -> Response:
 
 
 def list_items(request: Request, _context: LambdaContext) -> Response:
-    owner = _caller(request, "list")
+    caller = _caller(request, "list")
     params = request.query
-    page = service.list(owner, requests.parse_limit(params.get("limit")), after_id=requests.decode_cursor(params.get("next")))
-    next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
+    limit = requests.parse_limit(params.get("limit"))
+    if caller.reads_every_owner:
+        page = service.list_every_owners(limit, after=requests.decode_owners_cursor(params.get("next")))
+        next_cursor = requests.encode_cursor(page.last_id, page.last_owner) if page.last_id else None
+    else:
+        page = service.list(caller.partition, limit, after_id=requests.decode_cursor(params.get("next")))
+        next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
     items = [{**v.item, contract.ETAG_ATTRIBUTE: requests.etag(v.version)} for v in page.items]
     return _json(HTTPStatus.OK, {"items": items, "next": next_cursor})
 
 
 def get_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
-    owner, item_id = _caller(request, "get"), requests.parse_item_id(item_id, settings.resource)
-    found = service.get(owner, item_id)
+    caller, item_id = _caller(request, "get"), requests.parse_item_id(item_id, settings.resource)
+    found = service.get_any_owners(item_id) if caller.reads_every_owner else service.get(caller.partition, item_id)
     if found is None:
         raise _item_not_found(item_id)
     unchanged = requests.parse_entity_tags(request.header("If-None-Match"), "If-None-Match")
@@ -189,11 +233,11 @@ def get_item(request: Request, _context: LambdaContext, item_id: str) -> Respons
 
 
 def replace_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
-    owner, item_id = _caller(request, "update"), requests.parse_item_id(item_id, settings.resource)
+    caller, item_id = _caller(request, "update"), requests.parse_item_id(item_id, settings.resource)
     versions = _expected_versions(request)
     data = _body(request)
     try:
-        return _item(HTTPStatus.OK, service.replace(owner, item_id, data, versions=versions))
+        return _item(HTTPStatus.OK, service.replace(caller.partition, item_id, data, versions=versions))
     except ItemNotFound:
         raise _item_not_found(item_id) from None
     except VersionMismatch as stale:
@@ -201,9 +245,9 @@ def replace_item(request: Request, _context: LambdaContext, item_id: str) -> Res
 
 
 def delete_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
-    owner, item_id = _caller(request, "delete"), requests.parse_item_id(item_id, settings.resource)
+    caller, item_id = _caller(request, "delete"), requests.parse_item_id(item_id, settings.resource)
     try:
-        service.delete(owner, item_id, versions=_expected_versions(request))
+        service.delete(caller.partition, item_id, versions=_expected_versions(request))
     except ItemNotFound:
         raise _item_not_found(item_id) from None
     except VersionMismatch as stale:

@@ -40,8 +40,40 @@ WRITTEN_IN = "writtenIn"
 with the item, so that each region's worker takes only the changes written in its own region and a
 change is worked on once, not once per region. Items written before the marker existed have none."""
 
+# Where items live (the service's ``item_scope``): their partition key, by scope.
+SCOPE_OWNER = "owner"
+"""Each caller's own items: the partition is the caller's Cognito ``sub`` (as before scopes existed)."""
+SCOPE_SHARED = "shared"
+"""One collection for the service: the partition is ``shared#<resource>``."""
+SCOPE_CLAIM_PREFIX = "claim:"
+"""``claim:<name>``: one collection per value of that token claim, the partition ``tenant#<value>``."""
+SHARED_PARTITION_PREFIX = "shared#"
+TENANT_PARTITION_PREFIX = "tenant#"
+
+# Readers of every owner's items (``read_all_groups``/``read_all_scopes``) find them through a global
+# secondary index of the table: every item of the resource under one partition value, by id.
+COLLECTION_INDEX = "collection"
+COLLECTION_PARTITION_KEY = "collectionPk"
+"""``<resource>``: every item of the resource, whoever owns it."""
+COLLECTION_SORT_KEY = "collectionSk"
+"""The item's id."""
+OWNER_ATTRIBUTE = "owner"
+"""In responses of a service with readers of every owner's items: whose item it is (the owner's ``sub``)."""
+
 STORED_ATTRIBUTES = frozenset(
-    {PARTITION_KEY, SORT_KEY, DATA_ATTRIBUTE, CREATED_AT, UPDATED_AT, VERSION, EXPIRES_AT, WRITTEN_BY, WRITTEN_IN}
+    {
+        PARTITION_KEY,
+        SORT_KEY,
+        DATA_ATTRIBUTE,
+        CREATED_AT,
+        UPDATED_AT,
+        VERSION,
+        EXPIRES_AT,
+        WRITTEN_BY,
+        WRITTEN_IN,
+        COLLECTION_PARTITION_KEY,
+        COLLECTION_SORT_KEY,
+    }
 )
 """The top-level attributes of every stored item: the id and timestamp attributes must be named otherwise."""
 

@@ -16,11 +16,16 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from crud_api.contract import (
+    COLLECTION_INDEX,
+    COLLECTION_PARTITION_KEY,
+    COLLECTION_SORT_KEY,
     CREATED_AT,
     DATA_ATTRIBUTE,
     EXPIRES_AT,
     IDEMPOTENCY_PARTITION_PREFIX,
     IDEMPOTENCY_WINDOW_SECONDS,
+    OWNER_ATTRIBUTE,
+    PARTITION_KEY,
     UPDATED_AT,
     VERSION,
     WRITER_API,
@@ -53,6 +58,8 @@ class Versioned(NamedTuple):
 class ItemPage(NamedTuple):
     items: list[Versioned]
     last_id: str | None
+    last_owner: str | None = None
+    """With every owner's items (``list_every_owners``): the owner of the last item, where the next page starts."""
 
 
 class ItemNotFound(Exception):
@@ -97,22 +104,24 @@ class ItemService:
         self._clock = clock
         self._new_id = new_id
 
-    def create(self, owner: str, data: Mapping[str, Any]) -> Versioned:
+    def create(self, partition: str, data: Mapping[str, Any]) -> Versioned:
+        """A new item in ``partition``: the owner's ``sub``, or the collection of a shared or tenant scope."""
         item_id, stored = self._new_item(data)
-        self._repository.insert(self._key(owner, item_id), stored)
-        return self._public(stored)
+        self._repository.insert(self._key(partition, item_id), stored)
+        return self._public({**stored, PARTITION_KEY: partition})
 
     def create_once(
         self,
-        owner: str,
+        partition: str,
         data: Mapping[str, Any],
         *,
+        caller: str,
         idempotency_key: str,
         request_id: str,
         claim_millis: int,
         respond: Callable[[Versioned], dict[str, Any]],
     ) -> Creation:
-        """Create at most one item per owner and key in a day: a retry gets the first response again.
+        """Create at most one item per caller (``sub``) and key in a day: a retry gets the first response again.
 
         Two DynamoDB requests for a first create (claim the key; store the item and the response
         in one transaction), one for a replay (the claim fails and returns the stored response).
@@ -125,7 +134,7 @@ class ItemService:
         """
         now = self._clock()
         now_seconds, now_millis = int(now.timestamp()), int(now.timestamp() * 1000)
-        record_key = ItemKey(f"{IDEMPOTENCY_PARTITION_PREFIX}{owner}", f"{self._prefix}{idempotency_key}")
+        record_key = ItemKey(f"{IDEMPOTENCY_PARTITION_PREFIX}{caller}", f"{self._prefix}{idempotency_key}")
         fingerprint = _fingerprint(data)
         claim = {
             "status": IN_PROGRESS,
@@ -142,10 +151,10 @@ class ItemService:
                 return Creation(response=holder["response"], replayed=True)
             raise CreationInFlight()
         item_id, stored = self._new_item(data)
-        response = respond(self._public(stored))
+        response = respond(self._public({**stored, PARTITION_KEY: partition}))
         try:
             self._repository.insert_completing(
-                self._key(owner, item_id), stored, record_key, {**claim, "status": COMPLETED, "response": response}, request_id
+                self._key(partition, item_id), stored, record_key, {**claim, "status": COMPLETED, "response": response}, request_id
             )
         except ClaimLost:
             raise CreationInFlight() from None  # another request with the key is creating: it answers
@@ -154,17 +163,24 @@ class ItemService:
             raise
         return Creation(response=response, replayed=False)
 
-    def get(self, owner: str, item_id: str) -> Versioned | None:
-        stored = self._repository.get(self._key(owner, item_id))
+    def get(self, partition: str, item_id: str) -> Versioned | None:
+        stored = self._repository.get(self._key(partition, item_id))
+        return self._public(stored) if stored else None
+
+    def get_any_owners(self, item_id: str) -> Versioned | None:
+        """The item with this id, whoever owns it: one Query of the collection index (eventually consistent)."""
+        stored = self._repository.query_index_item(
+            COLLECTION_INDEX, (COLLECTION_PARTITION_KEY, self._settings.resource), (COLLECTION_SORT_KEY, item_id)
+        )
         return self._public(stored) if stored else None
 
     def replace(
-        self, owner: str, item_id: str, data: Mapping[str, Any], *, versions: Collection[int] | None = None
+        self, partition: str, item_id: str, data: Mapping[str, Any], *, versions: Collection[int] | None = None
     ) -> Versioned:
         """Replace the client's attributes (only at one of ``versions``, if given); raises ItemNotFound or VersionMismatch."""
         try:
             stored = self._repository.update(
-                self._key(owner, item_id),
+                self._key(partition, item_id),
                 {
                     DATA_ATTRIBUTE: dict(data),
                     UPDATED_AT: _iso(self._clock()),
@@ -177,20 +193,40 @@ class ItemService:
             raise _why(failed) from None
         return self._public(stored)
 
-    def delete(self, owner: str, item_id: str, *, versions: Collection[int] | None = None) -> None:
+    def delete(self, partition: str, item_id: str, *, versions: Collection[int] | None = None) -> None:
         """Delete the item (only at one of ``versions``, if given); raises ItemNotFound or VersionMismatch."""
         try:
-            self._repository.delete(self._key(owner, item_id), versions=versions)
+            self._repository.delete(self._key(partition, item_id), versions=versions)
         except ConditionFailed as failed:
             raise _why(failed) from None
 
-    def list(self, owner: str, limit: int, after_id: str | None = None) -> ItemPage:
+    def list(self, partition: str, limit: int, after_id: str | None = None) -> ItemPage:
         page = self._repository.query_page(
-            owner, self._prefix, limit, after_sort_key=None if after_id is None else self._prefix + after_id
+            partition, self._prefix, limit, after_sort_key=None if after_id is None else self._prefix + after_id
         )
         return ItemPage(
             items=[self._public(stored) for stored in page.items],
             last_id=page.last_sort_key.removeprefix(self._prefix) if page.last_sort_key else None,
+        )
+
+    def list_every_owners(self, limit: int, after: tuple[str, str] | None = None) -> ItemPage:
+        """One page of every owner's items, by id: one Query of the collection index. ``after``: (owner, id)."""
+        start = None
+        if after is not None:
+            owner, item_id = after
+            start = {
+                **self._key(owner, item_id).as_attributes(),
+                COLLECTION_PARTITION_KEY: {"S": self._settings.resource},
+                COLLECTION_SORT_KEY: {"S": item_id},
+            }
+        page = self._repository.query_index_page(
+            COLLECTION_INDEX, (COLLECTION_PARTITION_KEY, self._settings.resource), limit, exclusive_start=start
+        )
+        last = page.last_key
+        return ItemPage(
+            items=[self._public(stored) for stored in page.items],
+            last_id=last[COLLECTION_SORT_KEY]["S"] if last else None,
+            last_owner=last[PARTITION_KEY]["S"] if last else None,
         )
 
     def _new_item(self, data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -205,12 +241,15 @@ class ItemService:
             WRITTEN_BY: WRITER_API,
             WRITTEN_IN: self._settings.region,
         }
+        if self._settings.reads_every_owner:
+            stored[COLLECTION_PARTITION_KEY] = self._settings.resource
+            stored[COLLECTION_SORT_KEY] = item_id
         if self._settings.timestamp_attribute:
             stored[self._settings.timestamp_attribute] = int(now.timestamp())
         return item_id, stored
 
-    def _key(self, owner: str, item_id: str) -> ItemKey:
-        return ItemKey(owner, self._prefix + item_id)
+    def _key(self, partition: str, item_id: str) -> ItemKey:
+        return ItemKey(partition, self._prefix + item_id)
 
     def _public(self, stored: Mapping[str, Any]) -> Versioned:
         public = {self._settings.id_attribute: stored[self._settings.id_attribute], **stored[DATA_ATTRIBUTE]}
@@ -218,6 +257,8 @@ class ItemService:
         public[UPDATED_AT] = stored[UPDATED_AT]
         if self._settings.timestamp_attribute:
             public[self._settings.timestamp_attribute] = stored[self._settings.timestamp_attribute]
+        if self._settings.reads_every_owner:
+            public[OWNER_ATTRIBUTE] = stored[PARTITION_KEY]
         return Versioned(public, _version(stored))
 
 

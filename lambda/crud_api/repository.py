@@ -122,6 +122,12 @@ class Page(NamedTuple):
     last_sort_key: str | None
 
 
+class IndexPage(NamedTuple):
+    items: list[dict[str, Any]]
+    last_key: dict[str, Any] | None
+    """The index's LastEvaluatedKey (table and index keys, as DynamoDB's JSON), where the next page starts."""
+
+
 class ItemRepository:
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
@@ -205,6 +211,40 @@ class ItemRepository:
             items=[_deserialize(item) for item in response.get("Items", [])],
             last_sort_key=last_key[SK]["S"] if last_key else None,
         )
+
+    def query_index_page(
+        self, index: str, partition: tuple[str, str], limit: int, *, exclusive_start: Mapping[str, Any] | None = None
+    ) -> IndexPage:
+        """One page of a global secondary index's partition (``(attribute, value)``), in its sort-key order."""
+        name, value = partition
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#partition = :partition",
+            "ExpressionAttributeNames": {"#partition": name},
+            "ExpressionAttributeValues": {":partition": {"S": value}},
+            "Limit": limit,
+        }
+        if exclusive_start is not None:
+            request["ExclusiveStartKey"] = dict(exclusive_start)
+        response = self._call("query", **request)
+        return IndexPage(
+            items=[_deserialize(item) for item in response.get("Items", [])], last_key=response.get("LastEvaluatedKey")
+        )
+
+    def query_index_item(self, index: str, partition: tuple[str, str], sort: tuple[str, str]) -> dict[str, Any] | None:
+        """The one item of a global secondary index with this partition and sort key, or None: one Query."""
+        (partition_name, partition_value), (sort_name, sort_value) = partition, sort
+        response = self._call(
+            "query",
+            TableName=self._table_name,
+            IndexName=index,
+            KeyConditionExpression="#partition = :partition AND #sort = :sort",
+            ExpressionAttributeNames={"#partition": partition_name, "#sort": sort_name},
+            ExpressionAttributeValues={":partition": {"S": partition_value}, ":sort": {"S": sort_value}},
+        )
+        items = response.get("Items", [])
+        return _deserialize(items[0]) if items else None
 
     # --- Idempotency records: a claim, then the item and the record's completion in one transaction ---
 

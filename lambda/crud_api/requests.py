@@ -154,21 +154,59 @@ def parse_limit(raw: str | None) -> int:
     return MAX_PAGE_SIZE if len(raw.lstrip("0")) > 3 else min(int(raw), MAX_PAGE_SIZE)
 
 
-def encode_cursor(item_id: str) -> str:
-    return base64.urlsafe_b64encode(item_id.encode()).decode().rstrip("=")
+def encode_cursor(item_id: str, owner: str | None = None) -> str:
+    """Where the next page starts: after ``item_id`` (of ``owner``, in a list of every owner's items)."""
+    text = item_id if owner is None else json.dumps([owner, item_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def decode_cursor(raw: str | None) -> str | None:
     """The id after which the next page starts; None for the first page."""
     if raw is None:
         return None
+    text = _cursor_text(raw)
+    if text is not None and _is_uuid(text):
+        return text
+    raise _bad_cursor()
+
+
+def decode_owners_cursor(raw: str | None) -> tuple[str, str] | None:
+    """(owner, id) after which the next page of every owner's items starts; None for the first page."""
+    if raw is None:
+        return None
+    text = _cursor_text(raw)
     try:
-        item_id = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        if str(uuid.UUID(item_id)) == item_id:
-            return item_id
+        position = json.loads(text) if text is not None else None
+    except ValueError:
+        position = None
+    if isinstance(position, list) and len(position) == 2 and all(isinstance(part, str) and part for part in position):
+        owner, item_id = position
+        if _is_uuid(item_id):
+            return owner, item_id
+    raise _bad_cursor()
+
+
+def _cursor_text(raw: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise bad_request("Invalid next cursor: pass back the value of a previous response's next")
+        return None
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _bad_cursor() -> Exception:
+    return bad_request("Invalid next cursor: pass back the value of a previous response's next")
+
+
+def parse_scopes(claim: Any) -> frozenset[str]:
+    """The OAuth scopes of an access token, from its space-separated ``scope`` claim."""
+    return frozenset(str(claim).split()) if claim else frozenset()
 
 
 def _reject_constant(name: str) -> None:

@@ -26,6 +26,14 @@ class Settings(NamedTuple):
     """Whether a replace or delete without ``If-Match`` is refused (428) rather than unconditional."""
     operation_groups: Mapping[str, frozenset[str]] = MappingProxyType({})
     """operation -> the Cognito groups allowed to call it; operations not named are open to every caller."""
+    item_scope: str = contract.SCOPE_OWNER
+    """Where items live: ``owner``, ``shared`` or ``claim:<claim name>`` (contract's SCOPE_*)."""
+    read_all_groups: frozenset[str] = frozenset()
+    """Cognito groups whose members get and list every owner's items (with the ``owner`` scope)."""
+    read_all_scopes: frozenset[str] = frozenset()
+    """OAuth scopes (``<resource>/<name>``) whose holders get and list every owner's items."""
+    public_operations: frozenset[str] = frozenset()
+    """Operations the gateway serves without a token (reads of a ``shared`` service)."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -54,7 +62,23 @@ class Settings(NamedTuple):
             operation_groups={
                 operation: frozenset(groups) for operation, groups in json.loads(environ.get("OPERATION_GROUPS", "{}")).items()
             },
+            item_scope=_item_scope(environ.get("ITEM_SCOPE", contract.SCOPE_OWNER)),
+            read_all_groups=_names(environ.get("READ_ALL_GROUPS")),
+            read_all_scopes=_names(environ.get("READ_ALL_SCOPES")),
+            public_operations=_names(environ.get("PUBLIC_OPERATIONS")),
         )
+
+    @property
+    def claim_name(self) -> str | None:
+        """The token claim whose value names the caller's collection (``claim:<name>`` scopes), or None."""
+        return self.item_scope.removeprefix(contract.SCOPE_CLAIM_PREFIX) if self.item_scope.startswith(
+            contract.SCOPE_CLAIM_PREFIX
+        ) else None
+
+    @property
+    def reads_every_owner(self) -> bool:
+        """Whether some callers get and list every owner's items: then items say whose they are."""
+        return bool(self.read_all_groups or self.read_all_scopes)
 
     @property
     def server_owned_attributes(self) -> frozenset[str]:
@@ -70,4 +94,18 @@ class Settings(NamedTuple):
         }
         if self.timestamp_attribute:
             owned.add(self.timestamp_attribute)
+        if self.reads_every_owner:
+            owned.add(contract.OWNER_ATTRIBUTE)
         return frozenset(owned)
+
+
+def _names(raw: str | None) -> frozenset[str]:
+    return frozenset(name for name in (raw or "").split(",") if name)
+
+
+def _item_scope(raw: str) -> str:
+    if raw in (contract.SCOPE_OWNER, contract.SCOPE_SHARED) or (
+        raw.startswith(contract.SCOPE_CLAIM_PREFIX) and len(raw) > len(contract.SCOPE_CLAIM_PREFIX)
+    ):
+        return raw
+    raise ValueError(f"ITEM_SCOPE must be owner, shared or claim:<name>, got {raw!r}")
