@@ -8,12 +8,14 @@ if TYPE_CHECKING:
     from serverless_meta.construct import ServerlessCrudApi
     from serverless_meta.operations import Operation
     from serverless_meta.props import AlarmThresholds, InvalidPropError, Worker
+    from serverless_meta.scope import ItemScope
 
-__all__ = ["AlarmThresholds", "InvalidPropError", "Operation", "ServerlessCrudApi", "Worker", "__version__"]
+__all__ = ["AlarmThresholds", "InvalidPropError", "ItemScope", "Operation", "ServerlessCrudApi", "Worker", "__version__"]
 _EXPORTS = {
     "ServerlessCrudApi": "serverless_meta.construct",
     "AlarmThresholds": "serverless_meta.props",
     "InvalidPropError": "serverless_meta.props",
+    "ItemScope": "serverless_meta.scope",
     "Operation": "serverless_meta.operations",
     "Worker": "serverless_meta.props",
 }

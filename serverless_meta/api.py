@@ -10,6 +10,7 @@ import functools
 import json
 import weakref
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import jsii
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
@@ -21,6 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
+from serverless_meta import defaults
 from serverless_meta.compliance import acknowledge, skip_checkov
 from serverless_meta.handlers.crud_api import contract
 from serverless_meta.identity import operation_scope_names
@@ -99,7 +101,7 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
             stage_name=settings.stage_name,
             throttling_rate_limit=settings.throttling.rate_limit,
             throttling_burst_limit=settings.throttling.burst_limit,
-            method_options={path: _method_settings(throttle) for path, throttle in _operation_throttling(props).items()},
+            method_options={path: _method_options(setting) for path, setting in _method_settings_by_path(props).items()},
             access_log_destination=apigateway.LogGroupLogDestination(access_logs),
             access_log_format=_access_log_format(),
             tracing_enabled=True,
@@ -108,6 +110,8 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
     )
     if settings.cloud_watch_role:
         api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(scope)))
+    if props.access.public_cache_ttl is not None:
+        _enable_cache_cluster(api.deployment_stage.node.default_child)
     skip_checkov(
         api.deployment_stage.node.default_child,
         {
@@ -152,40 +156,69 @@ _METHOD_LOGGING_AND_METRICS = {
 }
 
 
-def _operation_throttling(props: ServiceProps) -> dict[str, apigateway.ThrottleSettings]:
-    """``operation_throttling`` by the stage's method path, e.g. ``/metadata/{id}/PUT``."""
+class _MethodSetting(NamedTuple):
+    throttle: apigateway.ThrottleSettings
+    cache_ttl: Duration | None = None
+
+
+def _method_settings_by_path(props: ServiceProps) -> dict[str, _MethodSetting]:
+    """The stage's settings of the service's methods that have their own, by method path, e.g. ``/metadata/{id}/PUT``:
+    ``operation_throttling``, and a public read's lower throttle and cache."""
     collection_path = f"/{props.resource.name}"
-    return {
-        f"{collection_path}{'/{id}' if ROUTES[op].on_item else ''}/{ROUTES[op].method}": throttle
-        for op, throttle in props.api.operation_throttling.items()
-    }
+    access = props.access
+    settings = {}
+    for op in props.resource.operations:
+        public = op in access.public_operations
+        throttle = props.api.operation_throttling.get(op) or (defaults.PUBLIC_THROTTLING if public else None)
+        if throttle is None:
+            continue
+        path = f"{collection_path}{'/{id}' if ROUTES[op].on_item else ''}/{ROUTES[op].method}"
+        settings[path] = _MethodSetting(throttle, access.public_cache_ttl if public else None)
+    return settings
 
 
-def _method_settings(throttle: apigateway.ThrottleSettings) -> apigateway.MethodDeploymentOptions:
+def _method_options(setting: _MethodSetting) -> apigateway.MethodDeploymentOptions:
+    cache = {"caching_enabled": True, "cache_ttl": setting.cache_ttl, "cache_data_encrypted": True} if setting.cache_ttl else {}
     return apigateway.MethodDeploymentOptions(
-        throttling_rate_limit=throttle.rate_limit, throttling_burst_limit=throttle.burst_limit, **_METHOD_LOGGING_AND_METRICS
+        throttling_rate_limit=setting.throttle.rate_limit,
+        throttling_burst_limit=setting.throttle.burst_limit,
+        **cache,
+        **_METHOD_LOGGING_AND_METRICS,
     )
 
 
 def _add_operation_throttling(stage: apigateway.Stage, props: ServiceProps) -> None:
-    """A service on a shared API adds its operations' throttling to the stage's method settings."""
+    """A service on a shared API adds its operations' throttling (and public reads' cache) to the stage's method settings."""
     cfn_stage: apigateway.CfnStage = stage.node.default_child
     added = [
         apigateway.CfnStage.MethodSettingProperty(
             # The stage's own encoding of a resource path: "/" and then the path with each "/" as "~1".
             resource_path="/" + path.rsplit("/", 1)[0].replace("/", "~1"),
             http_method=path.rsplit("/", 1)[1],
-            throttling_rate_limit=throttle.rate_limit,
-            throttling_burst_limit=throttle.burst_limit,
+            throttling_rate_limit=setting.throttle.rate_limit,
+            throttling_burst_limit=setting.throttle.burst_limit,
             # The L1 property takes the level's name; the other two as they are.
             logging_level=_METHOD_LOGGING_AND_METRICS["logging_level"].value,
             data_trace_enabled=_METHOD_LOGGING_AND_METRICS["data_trace_enabled"],
             metrics_enabled=_METHOD_LOGGING_AND_METRICS["metrics_enabled"],
+            **(
+                {"caching_enabled": True, "cache_ttl_in_seconds": setting.cache_ttl.to_seconds(), "cache_data_encrypted": True}
+                if setting.cache_ttl
+                else {}
+            ),
         )
-        for path, throttle in _operation_throttling(props).items()
+        for path, setting in _method_settings_by_path(props).items()
     ]
     if added:
         cfn_stage.method_settings = [*(cfn_stage.method_settings or []), *added]
+    if props.access.public_cache_ttl is not None:
+        _enable_cache_cluster(cfn_stage)
+
+
+def _enable_cache_cluster(cfn_stage: apigateway.CfnStage) -> None:
+    """The stage's cache, the smallest there is (0.5 GB): only public reads' methods use it."""
+    cfn_stage.cache_cluster_enabled = True
+    cfn_stage.cache_cluster_size = defaults.PUBLIC_CACHE_SIZE
 
 
 def _add_methods(
@@ -198,10 +231,30 @@ def _add_methods(
     """The resource's operations, each to its function, and ANY for the other methods (405)."""
     operations = [op for op in props.resource.operations if ROUTES[op].on_item == on_item]
     for op in operations:
+        public = op in props.access.public_operations
         # One permission per function, for this stage and method only; none for the console's test
         # invocations, which bypass the authorizer and would double the permissions.
-        integration = apigateway.LambdaIntegration(functions[op], allow_test_invoke=False)
-        resource.add_method(ROUTES[op].method, integration, authorization_scopes=operation_scope_names(props, op) or None)
+        integration = apigateway.LambdaIntegration(
+            functions[op], allow_test_invoke=False, cache_key_parameters=list(_PUBLIC_CACHE_KEYS[on_item]) if public else None
+        )
+        if not public:
+            resource.add_method(ROUTES[op].method, integration, authorization_scopes=operation_scope_names(props, op) or None)
+            continue
+        method = resource.add_method(
+            ROUTES[op].method, integration, request_parameters=dict.fromkeys(_PUBLIC_CACHE_KEYS[on_item], False)
+        )
+        # The API's default method options carry the authorizer, which a method cannot decline through
+        # add_method; its own CloudFormation resource says it takes no token.
+        cfn_method: apigateway.CfnMethod = method.node.default_child
+        cfn_method.authorization_type = apigateway.AuthorizationType.NONE.value
+        cfn_method.authorizer_id = None
+        reason = (
+            f"public_operations names {op.value}: a read of the shared {props.resource.name} collection, the same for "
+            "every caller, served without a token by the service's choice; throttled, and never a write"
+        )
+        _public_methods.setdefault(resource.api, set()).add(method.node.path)
+        cfn_method.add_metadata("serverless-meta:public", reason)
+        acknowledge(method, ("AwsSolutions-APIG4", "AwsSolutions-COG4"), reason)
     if operations:
         allowed = sorted(ROUTES[op].method for op in operations)
         resource.add_method("ANY", _method_not_allowed(allowed), method_responses=[_METHOD_NOT_ALLOWED_RESPONSE])
@@ -313,6 +366,15 @@ def _api_gateway_account(stack: Stack) -> Construct:
     return holder
 
 
+# What a public read's cache is keyed by, besides the path: the page (list), the representation a
+# conditional GET or a CORS origin asks for. Without them one caller's 304 or origin would be served to another.
+_PUBLIC_CACHE_KEYS = {
+    False: ("method.request.querystring.limit", "method.request.querystring.next", "method.request.header.If-None-Match", "method.request.header.Origin"),
+    True: ("method.request.path.id", "method.request.header.If-None-Match", "method.request.header.Origin"),
+}
+# The methods each API serves without a token because a service named them in public_operations.
+_public_methods: weakref.WeakKeyDictionary[apigateway.RestApi, set[str]] = weakref.WeakKeyDictionary()
+
 # How many of each API's methods the services made: routes, 405s and CORS preflights, each made with
 # the authorizer as the API's default method option (or, for a preflight, without one by design).
 _methods_made: weakref.WeakKeyDictionary[apigateway.RestApi, int] = weakref.WeakKeyDictionary()
@@ -337,10 +399,13 @@ class _EveryMethodAuthorized:
             # aws-cdk-lib each, a tenth of a service's synthesis).
             return []
         errors = []
+        public = _public_methods.get(self._api, set())
         for method in methods:
             cfn_method: apigateway.CfnMethod = method.node.default_child
             if self._cors and method.http_method == "OPTIONS" and cfn_method.integration.type == "MOCK":
                 continue  # the CORS preflight: browsers send it without credentials, by design
+            if method.node.path in public and cfn_method.authorization_type == "NONE":
+                continue  # a read a service named public, and made so itself
             if cfn_method.authorization_type != "COGNITO_USER_POOLS" or cfn_method.authorizer_id is None:
                 errors.append(
                     f"{method.http_method} {method.resource.path} has authorization type "

@@ -38,6 +38,7 @@ from serverless_meta.monitoring import build_alarm_subscription, build_alarm_top
 from serverless_meta.operations import Operation
 from serverless_meta.powertools import powertools_layer
 from serverless_meta.props import (
+    AccessProps,
     AlarmThresholds,
     ApiProps,
     DataProps,
@@ -50,7 +51,8 @@ from serverless_meta.props import (
     validate,
 )
 from serverless_meta.recovery import TableBackup, build_backup
-from serverless_meta.storage import build_table
+from serverless_meta.scope import ItemScope
+from serverless_meta.storage import build_collection_index, build_table
 from serverless_meta.workers import ServiceWorker, build_worker
 
 
@@ -95,6 +97,11 @@ class ServerlessCrudApi(Construct):
         operation_scopes: Mapping[Operation | str, Sequence[str]] | None = None,
         machine_client: bool = False,
         cognito_domain_prefix: str | None = None,
+        item_scope: ItemScope = ItemScope.OWNER,
+        read_all_groups: Sequence[str] = (),
+        read_all_scopes: Sequence[str] = (),
+        public_operations: Sequence[Operation | str] = (),
+        public_cache_ttl: Duration | None = None,
         alarm_topic: sns.ITopic | None = None,
         encryption_key: kms.IKey | None = None,
         memory_size: int = defaults.MEMORY_SIZE,
@@ -177,6 +184,24 @@ class ServerlessCrudApi(Construct):
         :param cognito_domain_prefix: Give the user pool a Cognito domain with this prefix
             (``https://<prefix>.auth.<region>.amazoncognito.com``), where machine clients get access tokens.
             :default: - no domain (a pool passed as ``user_pool`` may have its own)
+        :param item_scope: Where items live: ``ItemScope.OWNER`` (each caller's own; another's is a 404),
+            ``ItemScope.SHARED`` (one collection every admitted caller works on) or
+            ``ItemScope.claim("custom:tenant")`` (one collection per value of that claim; a token without
+            it is a 403). Switching a deployed service's scope strands its items: see the README.
+            :default: ItemScope.OWNER
+        :param read_all_groups: Cognito groups whose members get and list every owner's items (each says its
+            ``owner``); writes stay the owner's. Only with ``ItemScope.OWNER``.
+            :default: - nobody reads another owner's items
+        :param read_all_scopes: OAuth scopes (of ``operation_scopes`` on get and list) whose holders get and
+            list every owner's items, as ``read_all_groups``.
+            :default: - none
+        :param public_operations: Reads (``get``, ``list``) the gateway serves without a token, only with
+            ``ItemScope.SHARED``; still throttled (10 requests a second, bursts of 20, unless
+            ``operation_throttling`` says otherwise).
+            :default: - every method needs a token
+        :param public_cache_ttl: Cache public reads at the gateway this long (1 s to 1 hour): a write shows
+            in them after at most this long. Adds the stage's cache (0.5 GB, billed by the hour).
+            :default: - no cache
         :param alarm_topic: An existing SNS topic for alarm and OK notifications.
             :default: - a new SSL-only topic encrypted with ``encryption_key``
         :param encryption_key: The KMS key for the service's log groups, alarm topic and backups. Its
@@ -306,12 +331,20 @@ class ServerlessCrudApi(Construct):
                 monitoring=MonitoringProps(alarm_topic=alarm_topic, alarm_email=alarm_email, thresholds=alarm_thresholds),
                 encryption_key=encryption_key,
                 worker=worker,
+                access=AccessProps(
+                    item_scope=item_scope,
+                    read_all_groups=read_all_groups,
+                    read_all_scopes=read_all_scopes,
+                    public_operations=public_operations,
+                    public_cache_ttl=public_cache_ttl,
+                ),
             ),
         )
         self.resource_name = props.resource.name
         self.operations = props.resource.operations
 
         self.table: dynamodb.ITableV2 = props.data.table or build_table(self, props)
+        build_collection_index(self, props, table=self.table)
         self.user_pool: cognito.IUserPool = props.api.user_pool or build_user_pool(self, props)
         self.user_pool_client: cognito.UserPoolClient | None = (
             None if props.api.user_pool else build_user_pool_client(self, props, user_pool=self.user_pool)

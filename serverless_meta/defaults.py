@@ -36,6 +36,11 @@ WAF_RATE_LIMIT = 1000
 METRICS_NAMESPACE = "ServerlessMeta"
 
 # A worker (``Worker``): each setting left out of one means these.
+# A public read (public_operations) needs no token, so nothing but its throttle stands between it and
+# anyone's script: lower than a signed-in caller's stage default, unless operation_throttling says otherwise.
+PUBLIC_THROTTLING = apigateway.ThrottleSettings(rate_limit=10, burst_limit=20)
+# The smallest stage cache API Gateway offers, for public_cache_ttl.
+PUBLIC_CACHE_SIZE = "0.5"
 WORKER_TIMEOUT = Duration.seconds(30)
 WORKER_MEMORY_SIZE = 256
 WORKER_BATCH_SIZE = 10

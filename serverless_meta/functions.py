@@ -22,6 +22,7 @@ from constructs import Construct
 
 from serverless_meta.bytecode import code_with_bytecode
 from serverless_meta.compliance import acknowledge, acknowledge_each, skip_checkov
+from serverless_meta.handlers.crud_api import contract
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.powertools import ARCHITECTURE, NOT_THE_LATEST_RUNTIME, RUNTIME
 from serverless_meta.props import ServiceProps
@@ -130,6 +131,15 @@ def handler_environment(props: ServiceProps, *, table: dynamodb.ITableV2) -> dic
     if props.api.operation_groups:
         groups = {operation.value: list(names) for operation, names in props.api.operation_groups.items()}
         environment["OPERATION_GROUPS"] = json.dumps(groups, separators=(",", ":"))
+    access = props.access
+    if access.item_scope.kind != contract.SCOPE_OWNER:
+        environment["ITEM_SCOPE"] = access.item_scope.setting
+    if access.read_all_groups:
+        environment["READ_ALL_GROUPS"] = ",".join(access.read_all_groups)
+    if access.read_all_scopes:
+        environment["READ_ALL_SCOPES"] = ",".join(f"{resource.name}/{name}" for name in access.read_all_scopes)
+    if access.public_operations:
+        environment["PUBLIC_OPERATIONS"] = ",".join(op.value for op in access.public_operations)
     return environment
 
 
@@ -162,6 +172,13 @@ def _function(
         **(_SNAP_START if operation in settings.snap_start else {}),
     )
     grant_table_action(function, table, ROUTES[operation].dynamodb_action, writes=ROUTES[operation].writes)
+    if props.access.reads_every_owner and operation in (Operation.GET, Operation.LIST):
+        # Readers of every owner's items: one Query of the collection index, and nothing else of it.
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{table.table_arn}/index/{contract.COLLECTION_INDEX}"],
+        )
     if operation in settings.snap_start:
         Annotations.of(function).acknowledge_warning(
             "@aws-cdk/aws-lambda:snapStartRequirePublish", "build_aliases publishes it: the live alias's version"

@@ -12,7 +12,11 @@ from serverless_meta.props import ServiceProps
 
 def build_user_pool(scope: Construct, props: ServiceProps) -> cognito.UserPool:
     """Admin-created users signing in with email and a strong password; MFA offered, not forced."""
-    pool = cognito.UserPool(scope, "UserPool", **defaults.kwargs(defaults.USER_POOL))
+    attribute = props.access.item_scope.custom_attribute
+    # A tenant's claim comes from a custom attribute nobody can change after the user is made: users cannot
+    # move themselves to another tenant (UpdateUserAttributes refuses immutable attributes).
+    custom = {attribute: cognito.StringAttribute(min_len=1, max_len=256, mutable=False)} if attribute else None
+    pool = cognito.UserPool(scope, "UserPool", **defaults.kwargs(defaults.USER_POOL), custom_attributes=custom)
     acknowledge(
         pool,
         "AwsSolutions-COG2",

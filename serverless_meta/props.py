@@ -31,6 +31,7 @@ from constructs import Construct
 from serverless_meta import defaults, powertools
 from serverless_meta.handlers.crud_api import contract
 from serverless_meta.operations import Operation
+from serverless_meta.scope import ItemScope
 
 
 class InvalidPropError(ValueError):
@@ -206,6 +207,25 @@ class ApiProps:
 
 
 @dataclass(frozen=True)
+class AccessProps:
+    """Where the items live and who reaches them beyond ``operation_groups`` and ``operation_scopes``."""
+
+    item_scope: ItemScope = ItemScope.OWNER
+    read_all_groups: tuple[str, ...] = ()
+    """Cognito groups whose members get and list every owner's items (``ItemScope.OWNER`` only)."""
+    read_all_scopes: tuple[str, ...] = ()
+    """OAuth scopes (bare names, as in ``operation_scopes``) whose holders get and list every owner's items."""
+    public_operations: tuple[Operation, ...] = ()
+    """Reads the gateway serves without a token (``ItemScope.SHARED`` only)."""
+    public_cache_ttl: Duration | None = None
+    """How long the gateway caches a public read; None: no cache."""
+
+    @property
+    def reads_every_owner(self) -> bool:
+        return bool(self.read_all_groups or self.read_all_scopes)
+
+
+@dataclass(frozen=True)
 class EdgeProps:
     """A WAF web ACL in front of the stage: a new one, an existing one, or none."""
 
@@ -235,6 +255,7 @@ class ServiceProps:
     monitoring: MonitoringProps
     encryption_key: kms.IKey | None
     worker: Worker | None = None
+    access: AccessProps = AccessProps()
 
 
 _RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -247,6 +268,9 @@ _GROUP_NAME = re.compile(r"^[^,\s]{1,128}$")
 _SCOPE_NAME = re.compile(r"^[\x21\x23-\x2e\x30-\x5b\x5d-\x7e]{1,256}$")
 _DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
+# "The default TTL value for API caching is 300 seconds. The maximum TTL value is 3600 seconds" (API Gateway's
+# "Cache settings for REST APIs").
+API_GATEWAY_MAX_CACHE_TTL = Duration.hours(1)
 # API Gateway ends an integration at 29 s: a function allowed longer would be cut off mid-write.
 API_GATEWAY_TIMEOUT = Duration.seconds(29)
 # A body stays under DynamoDB's 400 KB item, with the server's attributes, and so does the idempotency
@@ -295,6 +319,7 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     check.region(Stack.of(scope), props.functions)
     check.api(props.api)
     props = dataclasses.replace(props, api=check.shared_api(scope, props) if props.api.shared_api else _own_api(props.api))
+    props = dataclasses.replace(props, access=check.access(props.access, props))
     check.edge(props.edge)
     check.monitoring(props.monitoring)
     if props.worker is not None:
@@ -547,6 +572,60 @@ class _Checker:
             cognito_domain_prefix=api.cognito_domain_prefix,
         )
 
+    def access(self, access: AccessProps, props: ServiceProps) -> AccessProps:
+        """The access props checked against the rest, their lists as tuples, their operations canonical."""
+        scope = access.item_scope
+        problem = scope.problem() if isinstance(scope, ItemScope) else ItemScope("?").problem()
+        if problem:
+            raise self.fail("item_scope", scope, problem)
+        operations = props.resource.operations
+        read_all_groups = self.listed("read_all_groups", access.read_all_groups)
+        read_all_scopes = self.listed("read_all_scopes", access.read_all_scopes)
+        public = tuple(
+            self.by_operation("public_operations", dict.fromkeys(self.listed("public_operations", access.public_operations)), operations)
+        )
+        for prop, given in (("read_all_groups", read_all_groups), ("read_all_scopes", read_all_scopes)):
+            if given and scope != ItemScope.OWNER:
+                raise self.fail(prop, list(given), f"left out with {scope}: every caller the operations admit reads the whole collection")
+        if not all(isinstance(g, str) and _GROUP_NAME.match(g) for g in read_all_groups):
+            raise self.fail("read_all_groups", list(read_all_groups), "Cognito group names (no commas or spaces)")
+        reads = [op for op in (Operation.GET, Operation.LIST) if op in operations]
+        for name in read_all_scopes:
+            missing = [op.value for op in reads if name not in props.api.operation_scopes.get(op, ())]
+            if missing:
+                raise self.fail(
+                    "read_all_scopes",
+                    list(read_all_scopes),
+                    f"scopes that operation_scopes also puts on {', '.join(missing)}: a method takes access tokens "
+                    f"only for the scopes it names ({name!r} is not on it)",
+                )
+        if public:
+            writes = [op.value for op in public if op not in (Operation.GET, Operation.LIST)]
+            if writes:
+                raise self.fail("public_operations", [op.value for op in public], f"reads only (get, list): {', '.join(writes)} would let anyone write")
+            if scope != ItemScope.SHARED:
+                raise self.fail(
+                    "public_operations",
+                    [op.value for op in public],
+                    f"left out with {scope}: only a shared collection is the same for every caller",
+                )
+            guarded = [op.value for op in public if op in props.api.operation_groups or op in props.api.operation_scopes]
+            if guarded:
+                raise self.fail(
+                    "public_operations", [op.value for op in public],
+                    f"operations without operation_groups or operation_scopes ({', '.join(guarded)} has them): a public "
+                    "read has no token to check",
+                )
+        ttl = access.public_cache_ttl
+        if ttl is not None:
+            if not public:
+                raise self.fail("public_cache_ttl", ttl, "left out unless public_operations names the reads to cache")
+            if not _whole_seconds(ttl) or not 1 <= ttl.to_seconds() <= API_GATEWAY_MAX_CACHE_TTL.to_seconds():
+                raise self.fail("public_cache_ttl", ttl, "whole seconds from 1 to 3600 (API Gateway's longest cache TTL)")
+        return dataclasses.replace(
+            access, read_all_groups=read_all_groups, read_all_scopes=read_all_scopes, public_operations=public
+        )
+
     def edge(self, edge: EdgeProps) -> None:
         if edge.waf and edge.web_acl_arn:
             raise self.fail(
@@ -663,4 +742,6 @@ def _whole_seconds(duration: Duration) -> bool:
 def _show(value: Any) -> str:
     if isinstance(value, Duration):
         return value.to_human_string()
+    if isinstance(value, ItemScope):
+        return str(value)
     return repr(value)

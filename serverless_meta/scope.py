@@ -50,7 +50,9 @@ class ItemScope:
         )
 
     def __str__(self) -> str:
-        return f"ItemScope.claim({self.claim_name!r})" if self.kind == "claim" else f"ItemScope.{self.kind.upper()}"
+        if self.kind == "claim":
+            return f"ItemScope.claim({self.claim_name!r})"
+        return f"ItemScope.{self.kind.upper()}" if self.kind in ("owner", "shared") else repr(self)
 
 
 ItemScope.OWNER = ItemScope("owner")

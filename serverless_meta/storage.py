@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from aws_cdk import Annotations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from serverless_meta import defaults
-from serverless_meta.props import ServiceProps
+from serverless_meta.handlers.crud_api import contract
+from serverless_meta.props import ServiceProps, made_by_a_service
+
+_INDEX_MARKER = "ServerlessMetaCollectionIndex"
 
 
 def build_table(scope: Construct, props: ServiceProps) -> dynamodb.TableV2:
@@ -18,3 +22,32 @@ def build_table(scope: Construct, props: ServiceProps) -> dynamodb.TableV2:
         stream=props.worker is not None,
     )
     return dynamodb.TableV2(scope, "Table", **defaults.kwargs(table_props))
+
+
+def build_collection_index(scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2) -> None:
+    """For readers of every owner's items: the table's index of each resource's items by id, whoever owns them.
+
+    One index serves every service on the table (the resource is its partition key's value); only the
+    items of services with readers of every owner's items carry its keys, so only they are indexed.
+    A table of yours must have it already (``COLLECTION_INDEX``, string keys ``collectionPk`` and
+    ``collectionSk``, all attributes projected); synthesis notes that.
+    """
+    if not props.access.reads_every_owner:
+        return
+    if not made_by_a_service(table):
+        Annotations.of(scope).add_info_v2(
+            "serverless-meta:collectionIndex",
+            f"read_all_groups/read_all_scopes read the table's global secondary index {contract.COLLECTION_INDEX!r} "
+            f"(partition key {contract.COLLECTION_PARTITION_KEY}, sort key {contract.COLLECTION_SORT_KEY}, both strings, "
+            "all attributes projected): the table passed as table= must have it",
+        )
+        return
+    if table.node.try_find_child(_INDEX_MARKER) is not None:
+        return
+    table.add_global_secondary_index(
+        index_name=contract.COLLECTION_INDEX,
+        partition_key=dynamodb.Attribute(name=contract.COLLECTION_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=contract.COLLECTION_SORT_KEY, type=dynamodb.AttributeType.STRING),
+        projection_type=dynamodb.ProjectionType.ALL,
+    )
+    Construct(table, _INDEX_MARKER)  # a table takes each index once; this says it has it (it makes no resource)

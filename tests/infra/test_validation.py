@@ -55,11 +55,12 @@ def test_fails_if_there_are_no_operations(stack):
 
 
 @pytest.mark.parametrize(
-    "name", ["pk", "sk", "data", "createdAt", "updatedAt", "version", "etag", "writtenBy", "has space", "", "a-b"]
+    "name",
+    ["pk", "sk", "data", "createdAt", "updatedAt", "version", "etag", "writtenBy", "writtenIn", "collectionPk", "has space", "", "a-b"],
 )
 def test_fails_if_id_attribute_is_reserved_or_not_a_plain_name(stack, name):
-    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than createdAt, data, etag, expiresAt, pk, sk, updatedAt, version, writtenBy",
-          id_attribute=name)
+    fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than collectionPk, collectionSk, createdAt, data, "
+          "etag, expiresAt, pk, sk, updatedAt, version, writtenBy, writtenIn", id_attribute=name)
 
 
 def test_fails_if_timestamp_attribute_is_reserved(stack):
