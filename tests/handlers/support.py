@@ -117,6 +117,7 @@ class ApiClient:
         base64_body: bool = False,
         headers: dict[str, str] | None = None,
         groups: str | None | object = EVERY_GROUP,
+        claims: dict[str, str] | None = None,
     ) -> HttpResponse:
         """``body`` as bytes: sent base64-encoded, as API Gateway sends a body of a binary media type."""
         if json_body is not None:
@@ -124,7 +125,8 @@ class ApiClient:
         if groups is EVERY_GROUP:
             groups = self._every_group or None
         event = self.event(
-            method, path, user=user, body=body, query=query, base64_body=base64_body, headers=headers, groups=groups
+            method, path, user=user, body=body, query=query, base64_body=base64_body, headers=headers, groups=groups,
+            claims=claims,
         )
         self._calls = []
         result = self.handler.lambda_handler(event, LambdaContext())
@@ -144,11 +146,15 @@ class ApiClient:
         base64_body: bool = False,
         headers: dict[str, str] | None = None,
         groups: str | None = None,
+        claims: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """The event API Gateway sends for this request; ``user`` is the caller's Cognito sub.
+        """The event API Gateway sends for this request; ``user`` is the caller's Cognito sub (None: no token,
+        as a public method passes it).
 
-        ``groups``: the ``cognito:groups`` claim as API Gateway passes it (one string, comma-separated).
+        ``groups``: the ``cognito:groups`` claim as API Gateway passes it (one string, comma-separated);
+        ``claims``: other claims of the token (``custom:tenant``, an access token's ``scope``).
         """
+        extra_claims = claims
         segments = path.strip("/").split("/")
         if len(segments) == 2 and segments[0] == self.resource:
             resource, path_parameters = f"/{self.resource}/{{id}}", {"id": segments[1]}
@@ -160,7 +166,7 @@ class ApiClient:
         header_pairs += list((headers or {}).items())
         claims = None
         if user is not None:
-            claims = {**CAPTURED_EVENT["requestContext"]["authorizer"]["claims"], "sub": user}
+            claims = {**CAPTURED_EVENT["requestContext"]["authorizer"]["claims"], "sub": user, **(extra_claims or {})}
             claims["cognito:username"] = f"user-{user[:8]}"
             if groups is not None:
                 claims["cognito:groups"] = groups
@@ -217,11 +223,16 @@ def service_environments(template: dict) -> dict[str, dict[str, str]]:
 def create_table_from_template(client, template: dict) -> None:
     (table,) = resources_of_type(template, "AWS::DynamoDB::GlobalTable").values()
     properties = table["Properties"]
+    indexes = [
+        {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
+        for index in properties.get("GlobalSecondaryIndexes", [])
+    ]
     client.create_table(
         TableName=TABLE_NAME,
         KeySchema=properties["KeySchema"],
         AttributeDefinitions=properties["AttributeDefinitions"],
         BillingMode="PAY_PER_REQUEST",
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
     )
 
 
@@ -229,7 +240,9 @@ def load_handler(env: pytest.MonkeyPatch, variables: dict[str, str]) -> ModuleTy
     """Import crud_api.app afresh, as a cold start with ``variables`` as the function's environment."""
     for name in [name for name in sys.modules if name == "crud_api" or name.startswith("crud_api.")]:
         del sys.modules[name]
-    for name in ("TIMESTAMP_ATTRIBUTE", "ITEM_SCHEMA", "CORS_ALLOW_ORIGINS", "REQUIRE_IF_MATCH", "OPERATION_GROUPS"):
+    optional = ("TIMESTAMP_ATTRIBUTE", "ITEM_SCHEMA", "CORS_ALLOW_ORIGINS", "REQUIRE_IF_MATCH", "OPERATION_GROUPS",
+                "ITEM_SCOPE", "READ_ALL_GROUPS", "READ_ALL_SCOPES", "PUBLIC_OPERATIONS")
+    for name in optional:
         env.delenv(name, raising=False)
     for name, value in variables.items():
         env.setenv(name, value)
