@@ -12,9 +12,10 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
-from serverless_meta import Operation, ServerlessCrudApi, Worker
+from serverless_meta import ItemScope, Operation, ServerlessCrudApi, Worker
 
 EDITORS = "editors"
+STAFF = "staff"
 FEEDBACK_SCHEMA = {
     "type": "object",
     "properties": {"feedback": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"\S"}},
@@ -33,11 +34,13 @@ class ServerlessMetaStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         # cdk.json's context (or `-c alarmEmail=ops@example.com`) names who gets the alarms.
         alarm_email = self.node.try_get_context("alarmEmail") or None
-        # Render configurations change the website: only editors write them; every signed-in user reads.
+        # Render configurations are the website's, one collection: only editors write them; every signed-in
+        # user reads what any editor wrote.
         metadata = ServerlessCrudApi(
             self,
             "Metadata",
             resource_name="metadata",
+            item_scope=ItemScope.SHARED,
             operation_groups={operation: [EDITORS] for operation in ("create", "update", "delete")},
             alarm_email=alarm_email,
         )
@@ -49,6 +52,8 @@ class ServerlessMetaStack(cdk.Stack):
             id_attribute="feedbackId",
             timestamp_attribute="timestamp",
             item_schema=FEEDBACK_SCHEMA,
+            # Each user lists their own feedback; staff review everybody's.
+            read_all_groups=[STAFF],
             table=metadata.table,
             alarm_topic=metadata.alarm_topic,
             encryption_key=metadata.encryption_key,

@@ -254,8 +254,12 @@ class InlinePolicyRole(iam.Role):
 
 
 def grant_table_action(function: lambda_.IFunction, table: dynamodb.ITableV2, action: str, *, writes: bool) -> None:
-    """One DynamoDB action on the table, and the use of a customer-managed table key it needs."""
-    table.grant(function, action)
+    """One DynamoDB action on the table (not its indexes), and the use of a customer-managed table key it needs.
+
+    ``TableV2.grant`` would add the table's indexes (``<table>/index/*``) once it has any: a reader of
+    every owner's items queries one index, granted where it is needed, and no other function any.
+    """
+    iam.Grant.add_to_principal(grantee=function, actions=[action], resource_arns=[table.table_arn])
     key = table.encryption_key
     if key is not None:
         # TableV2.grant() grants no KMS actions; a customer-managed key needs them for the data.

@@ -39,8 +39,32 @@ def environments(sample_template) -> dict[str, dict[str, str]]:
     return service_environments(sample_template)
 
 
+@pytest.fixture(scope="session")
+def owner_scoped_environment() -> dict[str, str]:
+    """The Metadata service as it was before item scopes (``ItemScope.OWNER``, the default: each caller's own
+    items), synthesized: the tests of what owning an item means run on it. The sample app's Metadata is
+    one shared collection now (tests/handlers/test_item_scope.py covers scopes)."""
+    from serverless_meta import ServerlessCrudApi
+    from tests.local.support import template_of
+
+    def build(stack) -> None:
+        ServerlessCrudApi(
+            stack, "Metadata", resource_name="metadata",
+            operation_groups={operation: ["editors"] for operation in ("create", "update", "delete")},
+        )
+
+    return service_environments(template_of(build))["metadata"]
+
+
 @pytest.fixture(scope="module")
-def metadata_api(aws, environments) -> ApiClient:
+def metadata_api(aws, owner_scoped_environment) -> ApiClient:
+    """An owner-scoped Metadata service on the sample app's table (its items in each owner's partition)."""
+    return ApiClient(load_handler(aws, owner_scoped_environment), "metadata")
+
+
+@pytest.fixture(scope="module")
+def sample_metadata_api(aws, environments) -> ApiClient:
+    """The sample app's Metadata: one shared collection that editors write and every signed-in user reads."""
     return ApiClient(load_handler(aws, environments["metadata"]), "metadata")
 
 

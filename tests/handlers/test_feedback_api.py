@@ -18,7 +18,8 @@ def test_submitting_feedback_stores_id_text_and_timestamp(feedback_api, alice):
     assert str(uuid.UUID(item["feedbackId"])) == item["feedbackId"]
     assert item["feedback"] == "The grid layout is great"
     assert isinstance(item["timestamp"], int) and before <= item["timestamp"] <= int(time.time())
-    assert set(item) == {"feedbackId", "feedback", "timestamp", "createdAt", "updatedAt"}
+    # Staff read every user's feedback (read_all_groups), so each piece says whose it is.
+    assert set(item) == {"feedbackId", "feedback", "timestamp", "createdAt", "updatedAt", "owner"} and item["owner"] == alice
     assert response.headers["Location"] == f"/prod/feedback/{item['feedbackId']}"
     assert response.dynamodb_operations == ["PutItem"]
 

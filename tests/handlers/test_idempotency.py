@@ -119,9 +119,9 @@ def test_after_the_record_expires_the_key_creates_again(metadata_api, alice):
 
 
 @pytest.fixture
-def paused_client(aws, environments):
+def paused_client(aws, owner_scoped_environment):
     """A second handler instance whose transactions wait until the test lets them go on."""
-    handler = load_handler(aws, environments["metadata"])
+    handler = load_handler(aws, owner_scoped_environment)
     entered, proceed = threading.Event(), threading.Event()
 
     def pause(**_kwargs):
@@ -168,8 +168,8 @@ def test_a_claim_whose_function_died_lapses_at_its_timeout(metadata_api, alice):
     assert metadata_api.post("/metadata", CONFIG, user=alice, headers=key).status == 201
 
 
-def test_a_create_that_fails_releases_its_key_for_the_retry(aws, environments, alice):
-    handler = load_handler(aws, environments["metadata"])
+def test_a_create_that_fails_releases_its_key_for_the_retry(aws, owner_scoped_environment, alice):
+    handler = load_handler(aws, owner_scoped_environment)
     failures = iter([True])
 
     def throttle_once(**_kwargs):
@@ -206,8 +206,8 @@ def _cancelled(reasons: list[str]):
 
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"])
-def test_a_transaction_cancelled_by_throttling_is_503_and_releases_the_key(aws, environments, alice, reason):
-    handler = load_handler(aws, environments["metadata"])
+def test_a_transaction_cancelled_by_throttling_is_503_and_releases_the_key(aws, owner_scoped_environment, alice, reason):
+    handler = load_handler(aws, owner_scoped_environment)
     handler.repository.client.meta.events.register("before-call.dynamodb.TransactWriteItems", _cancelled(["None", reason]))
     api = ApiClient(handler, "metadata")
     key = {"Idempotency-Key": f"busy-{reason}"}
@@ -215,13 +215,13 @@ def test_a_transaction_cancelled_by_throttling_is_503_and_releases_the_key(aws, 
     busy = api.post("/metadata", CONFIG, user=alice, headers=key)
 
     assert busy.status == 503 and busy.headers["Retry-After"] == "1"
-    retried = ApiClient(load_handler(aws, environments["metadata"]), "metadata").post("/metadata", CONFIG, user=alice, headers=key)
+    retried = ApiClient(load_handler(aws, owner_scoped_environment), "metadata").post("/metadata", CONFIG, user=alice, headers=key)
     assert retried.status == 201, "the key was released for the retry"
 
 
-def test_a_claim_taken_over_while_this_request_was_slow_is_409(aws, environments, alice, table_items):
+def test_a_claim_taken_over_while_this_request_was_slow_is_409(aws, owner_scoped_environment, alice, table_items):
     """This request's claim lapsed and another request holds the key: the record's condition cancels the transaction."""
-    handler = load_handler(aws, environments["metadata"])
+    handler = load_handler(aws, owner_scoped_environment)
     handler.repository.client.meta.events.register(
         "before-call.dynamodb.TransactWriteItems", _cancelled(["None", "ConditionalCheckFailed"])
     )
