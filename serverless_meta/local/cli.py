@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         help="with --user: the user's Cognito groups from now on (an empty string: none); default: as before",
     )
     token.add_argument(
+        "--claim",
+        action="append",
+        metavar="NAME=VALUE",
+        help="with --user: a claim the user carries from now on, e.g. custom:tenant=acme (repeatable), as "
+        "admin-update-user-attributes sets a user's attribute",
+    )
+    token.add_argument(
         "--scopes",
         nargs="+",
         metavar="SCOPE",
@@ -231,10 +238,21 @@ def _print_token(arguments: argparse.Namespace) -> int:
             log.error("--scopes goes with --client: ID tokens carry no scopes")
             return 2
         groups = None if arguments.groups is None else [g.strip() for g in arguments.groups.split(",") if g.strip()]
-        print(pools.issue_id_token(pool, arguments.user, groups=groups, lifetime=arguments.expires_in))
+        attributes = {}
+        for claim in arguments.claim or ():
+            name, equals, value = claim.partition("=")
+            if not equals or not name or not value:
+                log.error("--claim takes NAME=VALUE, e.g. custom:tenant=acme; got %r", claim)
+                return 2
+            attributes[name] = value
+        try:
+            print(pools.issue_id_token(pool, arguments.user, groups=groups, attributes=attributes, lifetime=arguments.expires_in))
+        except TokenRefused as error:
+            log.error("%s", error)
+            return 2
         return 0
-    if arguments.groups is not None:
-        log.error("--groups goes with --user: machine clients belong to no group")
+    if arguments.groups is not None or arguments.claim:
+        log.error("--groups and --claim go with --user: a machine client's access token carries its scopes only")
         return 2
     scopes = [scope for argument in arguments.scopes or () for scope in argument.replace(",", " ").split()]
     try:

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,17 +84,22 @@ class LocalUserPools:
         username: str,
         *,
         groups: Sequence[str] | None = None,
+        attributes: Mapping[str, str] | None = None,
         client_id: str | None = None,
         lifetime: int = TOKEN_LIFETIME_SECONDS,
     ) -> str:
         """An ID token for ``username`` (created on first use), as Cognito would sign it.
 
         ``groups``: the user's Cognito groups from now on (as ``admin-add-user-to-group`` would make them);
-        None keeps the groups the user has.
+        None keeps the groups the user has. ``attributes``: claims the user carries from now on, beside the
+        ones they had (as ``admin-update-user-attributes`` would set them), e.g. ``{"custom:tenant": "acme"}``.
         """
+        reserved = sorted(set(attributes or {}) & RESERVED_CLAIMS)
+        if reserved:
+            raise TokenRefused(f"{', '.join(reserved)}: Cognito sets these claims itself; a user attribute cannot")
         keys = self._pools[pool_key]
         audience = client_id or (keys.pool.client_ids[0] if keys.pool.client_ids else "local-client")
-        user = self._user(keys, username, groups)
+        user = self._user(keys, username, groups, attributes)
         now = int(time.time())
         claims = {
             "sub": user["sub"],
@@ -113,6 +118,7 @@ class LocalUserPools:
         }
         if user.get("groups"):
             claims["cognito:groups"] = list(user["groups"])
+        claims.update(user.get("attributes", {}))
         return jwt.encode(claims, keys.private_key, algorithm="RS256", headers={"kid": keys.key_id})
 
     def client(self, pool_key: str, name: str) -> AppClient:
@@ -187,17 +193,32 @@ class LocalUserPools:
             raise InvalidToken("only ID tokens are accepted by a Cognito authorizer without scopes")
         return {name: _claim_string(name, value) for name, value in claims.items()}
 
-    def _user(self, keys: _PoolKeys, username: str, groups: Sequence[str] | None = None) -> dict[str, Any]:
+    def _user(
+        self,
+        keys: _PoolKeys,
+        username: str,
+        groups: Sequence[str] | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         with self._lock:
             users: dict[str, Any] = json.loads(keys.users_file.read_text()) if keys.users_file.exists() else {}
-            user = users.get(username) or {"sub": str(uuid.uuid4()), "email": f"{username}@example.com"}
+            user = dict(users.get(username) or {"sub": str(uuid.uuid4()), "email": f"{username}@example.com"})
             if groups is not None:
                 user["groups"] = sorted(set(groups))
+            if attributes:
+                user["attributes"] = {**user.get("attributes", {}), **attributes}
             if users.get(username) != user:
                 users[username] = user
                 keys.users_file.touch(mode=0o600)
                 keys.users_file.write_text(json.dumps(users, indent=2))
             return user
+
+
+# Claims Cognito puts in an ID token itself, which no user attribute can set.
+RESERVED_CLAIMS = frozenset(
+    {"sub", "iss", "aud", "exp", "iat", "auth_time", "jti", "origin_jti", "event_id", "token_use",
+     "cognito:username", "cognito:groups", "email_verified"}
+)
 
 
 def _claim_string(name: str, value: Any) -> str:

@@ -9,7 +9,7 @@ its own worker processes, against an in-memory DynamoDB that lasts as long as th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,19 +49,34 @@ class LocalApi:
     def url(self) -> str:
         return self._server.url
 
-    def token(self, user: str, *, groups: Sequence[str] | None = None, pool: str | None = None) -> str:
+    def token(
+        self,
+        user: str,
+        *,
+        groups: Sequence[str] | None = None,
+        claims: Mapping[str, str] | None = None,
+        pool: str | None = None,
+    ) -> str:
         """An ID token for ``user`` (created on first use) from the app's user pool, or the one ``pool`` names.
 
         ``groups``: the user's Cognito groups from now on (``cognito:groups``); None keeps the ones they have.
+        ``claims``: attributes the user carries from now on, e.g. ``{"custom:tenant": "acme"}``.
         ``pool``: part of the pool's construct path (``Orders/UserPool``) or its logical id, where
         the app has several pools.
         """
         pools = self._server.user_pools
-        return pools.issue_id_token(pools.pick(pool), user, groups=groups)
+        return pools.issue_id_token(pools.pick(pool), user, groups=groups, attributes=claims)
 
-    def as_user(self, user: str, *, groups: Sequence[str] | None = None, pool: str | None = None) -> Client:
+    def as_user(
+        self,
+        user: str,
+        *,
+        groups: Sequence[str] | None = None,
+        claims: Mapping[str, str] | None = None,
+        pool: str | None = None,
+    ) -> Client:
         """A client whose requests carry ``user``'s ID token, as the app's Cognito authorizer expects."""
-        return self._client({"Authorization": self.token(user, groups=groups, pool=pool)})
+        return self._client({"Authorization": self.token(user, groups=groups, claims=claims, pool=pool)})
 
     def as_client(self, app_client: str, *, scopes: Sequence[str] = (), pool: str | None = None) -> Client:
         """A client whose requests carry a machine client's access token (the client-credentials grant).

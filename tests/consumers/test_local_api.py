@@ -30,10 +30,25 @@ def test_a_client_signed_as_a_user_creates_an_item_and_reads_it_back(api):
 
 
 def test_each_user_is_the_apps_user_of_that_name_and_sees_only_their_own_items(api):
-    created = api.as_user("alice", groups=["editors"]).post("/prod/metadata", json={"page": "alices"})
+    created = api.as_user("alice").post("/prod/feedback", json={"feedback": "alices"})
 
-    assert api.as_user("bob").get(created.headers["Location"]).status_code == 404
-    assert created.json()["id"] in [item["id"] for item in api.as_user("alice").get("/prod/metadata").json()["items"]]
+    assert created.json()["feedbackId"] not in [i["feedbackId"] for i in api.as_user("bob").get("/prod/feedback").json()["items"]]
+    assert created.json()["feedbackId"] in [i["feedbackId"] for i in api.as_user("alice").get("/prod/feedback").json()["items"]]
+
+
+def test_claims_reach_the_app_as_cognito_puts_a_users_attributes_in_its_token(api):
+    import base64
+    import json
+
+    token = api.token("erin", claims={"custom:tenant": "acme"})
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+
+    assert payload["custom:tenant"] == "acme"
+    assert api.as_user("erin").get("/prod/feedback").status_code == 200, "the user keeps the claim, as in Cognito"
+
+
+def test_an_anonymous_client_is_refused_by_the_authorizer(api):
+    assert api.anonymous().get("/prod/metadata").status_code == 401
 
 
 def test_a_users_groups_reach_the_app_as_cognito_groups(api):

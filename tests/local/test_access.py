@@ -53,7 +53,9 @@ def test_the_token_command_puts_a_user_in_groups_and_the_sample_lets_only_editor
 
     assert written.status == 201
     assert (refused.status, refused.json) == (403, {"message": "Only members of editors may create metadata"})
-    assert read.status == 200 and read.json["items"] == []
+    assert read.status == 200 and written.json in [
+        {k: v for k, v in item.items() if k != "etag"} for item in read.json["items"]
+    ], "a reader reads what an editor wrote: Metadata is one shared collection"
     again = _issued(sample, "--user", editor)
     assert sample.request("POST", "/prod/metadata", token=again, json_body={"page": "x"}).status == 201, (
         "a user keeps their groups, as in Cognito"
@@ -67,7 +69,10 @@ def test_the_token_command_puts_a_user_in_groups_and_the_sample_lets_only_editor
     [
         (["--user", "x", "--scopes", "metadata/write"], "--scopes goes with --client"),
         (["--client", "MachineClient"], "0 app clients of the pool match 'MachineClient'"),
-        (["--client", "UserPoolClient", "--groups", "editors"], "--groups goes with --user"),
+        (["--client", "UserPoolClient", "--groups", "editors"], "--groups and --claim go with --user"),
+        (["--client", "UserPoolClient", "--claim", "custom:tenant=acme"], "--groups and --claim go with --user"),
+        (["--user", "x", "--claim", "custom:tenant"], "--claim takes NAME=VALUE"),
+        (["--user", "x", "--claim", "sub=someone-else"], "sub: Cognito sets these claims itself"),
         (["--client", "UserPoolClient"], "has no client-credentials grant"),
     ],
 )
@@ -124,3 +129,69 @@ def test_a_scope_the_client_may_not_ask_for_is_refused_as_cognito_refuses_it(sco
     completed = _token(scoped, "--client", "MachineClient", "--scopes", "orders/delete")
 
     assert completed.returncode == 2 and "invalid_scope" in completed.stderr and "orders/read orders/write" in completed.stderr
+
+
+SCOPES_APP = """
+import aws_cdk as cdk
+from serverless_meta import ItemScope, ServerlessCrudApi
+
+app = cdk.App()
+stack = cdk.Stack(app, "Scopes")
+pages = ServerlessCrudApi(stack, "Pages", resource_name="pages", item_scope=ItemScope.SHARED,
+                          public_operations=["get", "list"], operation_groups={"create": ["editors"]})
+ServerlessCrudApi(stack, "Orders", resource_name="orders", item_scope=ItemScope.claim("custom:tenant"),
+                  table=pages.table, api=pages.api, encryption_key=pages.encryption_key, alarm_topic=pages.alarm_topic)
+app.synth()
+"""
+
+
+@pytest.fixture(scope="module")
+def scopes(tmp_path_factory):
+    app_dir = write_cdk_app(tmp_path_factory.mktemp("scopes-app"), SCOPES_APP, {})
+    server = LocalServerProcess(app_dir=app_dir, state_dir=tmp_path_factory.mktemp("scopes-state"))
+    server.assembly_dir = server.state_dir / "cdk.out"
+    yield server
+    assert server.stop() == 0, server.log()
+
+
+def test_a_public_read_needs_no_token_over_http_and_a_write_does(scopes):
+    editor = _issued(scopes, "--user", "gina", "--groups", "editors")
+    created = scopes.request("POST", "/prod/pages", token=editor, json_body={"page": "homepage"}).json
+
+    got = scopes.request("GET", f"/prod/pages/{created['id']}")
+    listed = scopes.request("GET", "/prod/pages")
+    written = scopes.request("POST", "/prod/pages", json_body={"page": "spam"})
+
+    assert (got.status, got.json) == (200, created)
+    assert created["id"] in [item["id"] for item in listed.json["items"]]
+    assert (written.status, written.json) == (401, {"message": "Unauthorized"})
+
+
+def test_the_token_command_puts_a_tenant_claim_in_a_token_and_tenants_see_only_theirs(scopes):
+    acme = _issued(scopes, "--user", "hank", "--claim", "custom:tenant=acme")
+    acme_colleague = _issued(scopes, "--user", "ivy", "--claim", "custom:tenant=acme")
+    globex = _issued(scopes, "--user", "jack", "--claim", "custom:tenant=globex")
+    nobody = _issued(scopes, "--user", "kim")
+
+    created = scopes.request("POST", "/prod/orders", token=acme, json_body={"sku": "A-1"}).json
+
+    assert scopes.request("GET", f"/prod/orders/{created['id']}", token=acme_colleague).json == created
+    assert scopes.request("GET", f"/prod/orders/{created['id']}", token=globex).status == 404
+    assert scopes.request("GET", "/prod/orders", token=globex).json["items"] == []
+    refused = scopes.request("GET", "/prod/orders", token=nobody)
+    assert refused.status == 403 and "custom:tenant" in refused.json["message"]
+
+
+def test_the_openapi_document_marks_public_reads_as_needing_no_security(scopes):
+    import json
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "serverless_meta", "openapi", "--cdk-out", str(scopes.assembly_dir), "--state-dir",
+         str(scopes.state_dir)],
+        capture_output=True, text=True, timeout=120,
+    )
+    paths = json.loads(completed.stdout)["paths"]
+
+    assert paths["/pages"]["get"]["security"] == [] and paths["/pages/{id}"]["get"]["security"] == []
+    assert paths["/pages"]["post"]["security"] == [{"cognitoIdToken": []}]
+    assert paths["/orders"]["get"]["security"] == [{"cognitoIdToken": []}]

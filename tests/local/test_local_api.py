@@ -48,7 +48,7 @@ def test_metadata_crud_round_trip(local_server, alice):
     gone = local_server.request("GET", path, token=alice)
 
     assert (fetched.status, fetched.json) == (200, item)
-    assert (listed.status, listed.json) == (200, {"items": [{**item, "etag": '"1"'}], "next": None})
+    assert listed.status == 200 and {**item, "etag": '"1"'} in listed.json["items"], "the shared collection holds it"
     assert updated.status == 200 and updated.json["page"] == "about" and "theme" not in updated.json
     assert updated.json["createdAt"] == item["createdAt"]
     assert (deleted.status, deleted.body) == (204, b"")
@@ -57,13 +57,13 @@ def test_metadata_crud_round_trip(local_server, alice):
 
 def test_list_pages_through_http(local_server, alice):
     for n in range(3):
-        local_server.request("POST", "/prod/metadata", token=alice, json_body={"n": n})
+        local_server.request("POST", "/prod/feedback", token=alice, json_body={"feedback": f"note {n}"})
 
-    first = local_server.request("GET", "/prod/metadata?limit=2", token=alice).json
-    second = local_server.request("GET", f"/prod/metadata?limit=2&next={first['next']}", token=alice).json
+    first = local_server.request("GET", "/prod/feedback?limit=2", token=alice).json
+    second = local_server.request("GET", f"/prod/feedback?limit=2&next={first['next']}", token=alice).json
 
     assert len(first["items"]) == 2 and len(second["items"]) == 1 and second["next"] is None
-    assert {i["n"] for i in first["items"] + second["items"]} == {0, 1, 2}
+    assert {i["feedback"] for i in first["items"] + second["items"]} == {"note 0", "note 1", "note 2"}
 
 
 def test_feedback_create_and_list(local_server, alice):
@@ -80,12 +80,31 @@ def test_feedback_create_and_list(local_server, alice):
     assert listed.json["next"] is None
 
 
-def test_one_user_cannot_see_anothers_items(local_server, alice, bob):
-    item = local_server.request("POST", "/prod/metadata", token=alice, json_body={"secret": 1}).json
+def test_one_users_feedback_is_theirs_and_staffs_only(local_server, alice, bob, token_for):
+    """The sample's Feedback is owner-scoped: each user lists their own; staff (read_all_groups) list everybody's."""
+    mine = local_server.request("POST", "/prod/feedback", token=alice, json_body={"feedback": "private thoughts"}).json
+    staff = token_for(f"staff-{uuid.uuid4().hex[:8]}", groups=["staff"])
 
-    assert local_server.request("GET", f"/prod/metadata/{item['id']}", token=bob).status == 404
-    assert local_server.request("DELETE", f"/prod/metadata/{item['id']}", token=bob).status == 404
-    assert local_server.request("GET", "/prod/metadata", token=bob).json["items"] == []
+    by_bob = local_server.request("GET", "/prod/feedback?limit=100", token=bob).json["items"]
+    by_staff = []
+    cursor = ""
+    while cursor is not None:
+        page = local_server.request("GET", f"/prod/feedback?limit=100{cursor and f'&next={cursor}'}", token=staff).json
+        by_staff += page["items"]
+        cursor = page["next"]
+
+    assert mine["feedbackId"] not in [item["feedbackId"] for item in by_bob]
+    (seen,) = [item for item in by_staff if item["feedbackId"] == mine["feedbackId"]]
+    assert seen["owner"] == mine["owner"] and seen["feedback"] == "private thoughts"
+
+
+def test_what_an_editor_writes_every_signed_in_reader_reads_and_cannot_change(local_server, alice, token_for):
+    """The sample's Metadata is one shared collection: editors write it, every signed-in user reads it."""
+    item = local_server.request("POST", "/prod/metadata", token=alice, json_body={"page": "homepage"}).json
+    reader = token_for(f"reader-{uuid.uuid4().hex[:8]}", groups=[])
+
+    assert local_server.request("GET", f"/prod/metadata/{item['id']}", token=reader).json == item
+    assert local_server.request("DELETE", f"/prod/metadata/{item['id']}", token=reader).status == 403
     assert local_server.request("GET", f"/prod/metadata/{item['id']}", token=alice).status == 200
 
 
@@ -132,11 +151,13 @@ def test_a_bearer_prefixed_token_is_accepted(local_server, alice):
 
 @pytest.mark.parametrize(("raw", "message"), BAD_BODIES.values(), ids=BAD_BODIES.keys())
 def test_bad_input_is_a_400_json_message_over_http(local_server, alice, raw, message):
+    before = local_server.request("GET", "/prod/metadata?limit=100", token=alice).json
+
     response = local_server.request("POST", "/prod/metadata", token=alice, body=raw.encode("utf-8", "surrogatepass"))
 
     assert response.status == 400
     assert message in response.json["message"]
-    assert local_server.request("GET", "/prod/metadata", token=alice).json["items"] == []
+    assert local_server.request("GET", "/prod/metadata?limit=100", token=alice).json == before, "nothing written"
 
 
 def test_unknown_routes_are_404_and_other_methods_405_from_the_gateway(local_server, alice):
