@@ -81,13 +81,18 @@ def test_the_token_command_refuses_what_cognito_would(sample, arguments, message
     assert completed.returncode == 2 and message in completed.stderr
 
 
-@pytest.fixture(scope="module")
-def scoped(tmp_path_factory):
-    app_dir = write_cdk_app(tmp_path_factory.mktemp("scoped-app"), SCOPED_APP, {})
-    server = LocalServerProcess(app_dir=app_dir, state_dir=tmp_path_factory.mktemp("scoped-state"))
+def _serve(tmp_path_factory, name: str, source: str):
+    """Local mode serving the app ``source``, for a module's tests; it must stop cleanly after them."""
+    app_dir = write_cdk_app(tmp_path_factory.mktemp(f"{name}-app"), source, {})
+    server = LocalServerProcess(app_dir=app_dir, state_dir=tmp_path_factory.mktemp(f"{name}-state"))
     server.assembly_dir = server.state_dir / "cdk.out"
     yield server
     assert server.stop() == 0, server.log()
+
+
+@pytest.fixture(scope="module")
+def scoped(tmp_path_factory):
+    yield from _serve(tmp_path_factory, "scoped", SCOPED_APP)
 
 
 def test_a_machine_client_with_the_scope_may_call_the_method(scoped):
@@ -147,11 +152,7 @@ app.synth()
 
 @pytest.fixture(scope="module")
 def scopes(tmp_path_factory):
-    app_dir = write_cdk_app(tmp_path_factory.mktemp("scopes-app"), SCOPES_APP, {})
-    server = LocalServerProcess(app_dir=app_dir, state_dir=tmp_path_factory.mktemp("scopes-state"))
-    server.assembly_dir = server.state_dir / "cdk.out"
-    yield server
-    assert server.stop() == 0, server.log()
+    yield from _serve(tmp_path_factory, "scopes", SCOPES_APP)
 
 
 def test_a_public_read_needs_no_token_over_http_and_a_write_does(scopes):
