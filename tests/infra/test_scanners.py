@@ -16,7 +16,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from serverless_meta import ServerlessCrudApi, Worker
+from serverless_meta import ItemScope, ServerlessCrudApi, Worker
 from tests.support import ROOT, SAMPLE_STACK, load_json
 from tests.scanners import cfn_lint, checkov, nag_violations
 
@@ -36,10 +36,12 @@ def minimal_assembly(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hardened_assembly(tmp_path_factory):
     """A service with every opt-in: WAF, API keys, CORS, a replica, an email subscription, groups, scopes,
-    a machine client and a Cognito domain, If-Match required, warm starts, a worker."""
+    a machine client and a Cognito domain, If-Match required, warm starts, a worker; and on its API and table,
+    services of every item scope: a shared collection with cached public reads, readers of every owner's
+    items, and tenants."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
     stack = cdk.Stack(app, HARDENED_STACK, env=cdk.Environment(region="eu-west-1"))
-    ServerlessCrudApi(
+    metadata = ServerlessCrudApi(
         stack,
         "Metadata",
         resource_name="metadata",
@@ -57,6 +59,11 @@ def hardened_assembly(tmp_path_factory):
         snap_start=["list"],
         worker=Worker.from_directory(ROOT / "workers" / "feedback", "feedback_worker.categorize"),
     )
+    shared = dict(table=metadata.table, encryption_key=metadata.encryption_key, alarm_topic=metadata.alarm_topic, api=metadata.api)
+    ServerlessCrudApi(stack, "Pages", resource_name="pages", item_scope=ItemScope.SHARED, public_operations=["get", "list"],
+                      public_cache_ttl=cdk.Duration.minutes(1), operation_groups={"create": ["editors"]}, **shared)
+    ServerlessCrudApi(stack, "Notes", resource_name="notes", read_all_groups=["staff"], **shared)
+    ServerlessCrudApi(stack, "Orders", resource_name="orders", item_scope=ItemScope.claim("custom:tenant"))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app.synth()
 
