@@ -165,13 +165,31 @@ def main() -> None:
             item, headers={"If-Match": etag}, **editor)))
         rows.append(measure(meter, "POST as a non-editor (403)", lambda: metadata.post(
             "/metadata", CONFIG, user=user, groups=None)))
+        shared_item = f"/metadata/{metadata.post('/metadata', CONFIG, **editor).json['id']}"
+        rows.append(measure(meter, "GET /metadata/{id} by another reader", lambda: metadata.get(
+            shared_item, user=str(uuid.uuid4()), groups=None)))
 
-    print("DynamoDB requests and on-demand capacity units per HTTP request (Metadata, a 4-attribute item):")
+        # Scopes: Feedback is the caller's own, and staff read every user's through the collection index.
+        feedback = ApiClient(load_handler(env, {**environments["feedback"], **quiet}), "feedback")
+        meter = Meter(feedback.handler.repository.client)
+        for writer in (str(uuid.uuid4()) for _ in range(4)):
+            feedback.post("/feedback", {"feedback": "The grid layout is great"}, user=writer, groups=None)
+        rows.append(measure(meter, "POST /feedback (also indexed)", lambda: feedback.post(
+            "/feedback", {"feedback": "Fine"}, user=user, groups=None)))
+        rows.append(measure(meter, "GET /feedback?limit=3 (own)", lambda: feedback.get(
+            "/feedback", user=user, groups=None, query={"limit": "3"})))
+        rows.append(measure(meter, "GET /feedback?limit=3 (staff: everyone's)", lambda: feedback.get(
+            "/feedback", user=str(uuid.uuid4()), groups="staff", query={"limit": "3"})))
+
+    print("DynamoDB requests and on-demand capacity units per HTTP request (Metadata, one shared collection, a "
+          "4-attribute item; Feedback, each user's own, which staff read through the collection index):")
     print(f"  {'request':40s} status  requests  units  (requests)")
     for name, status, requests in rows:
         units = sum(u for _, u in requests)
         calls = ", ".join(f"{op} {u:g}" for op, u in requests) or "none"
         print(f"  {name:40s} {status:>6}  {len(requests):>8}  {units:>5g}  ({calls})")
+    print("  A write of an indexed item also writes the index: one more WRU per KB (DynamoDB's GSI write rule), "
+          "not counted above; an index Query is eventually consistent, half the RRU of a strongly consistent one.")
 
 
 if __name__ == "__main__":
