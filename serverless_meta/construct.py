@@ -59,10 +59,11 @@ from serverless_meta.workers import ServiceWorker, build_worker
 class ServerlessCrudApi(Construct):
     """A REST API over one resource: API Gateway, one Lambda function per operation, DynamoDB, Cognito.
 
-    Every method requires a Cognito ID token; every item belongs to the caller who
-    created it (another caller's item is a 404). Items live in a single-table design
-    (partition key ``pk`` = the caller's Cognito ``sub``, sort key ``sk`` =
-    ``<resource_name>#<id>``), so services can share one table.
+    Every method requires a Cognito token, but the reads ``public_operations`` names. Items belong to
+    the caller who created it by default (another caller's item is a 404), or to one shared
+    collection, or to a tenant (``item_scope``). Items live in a single-table design (partition key
+    ``pk`` = the caller's Cognito ``sub``, ``shared#<resource>`` or ``tenant#<claim>``, sort key
+    ``sk`` = ``<resource_name>#<id>``), so services can share one table.
 
     Attributes: ``props`` (the checked props), ``table``, ``api``, ``functions`` (by Operation), ``aliases``
     (the ``live`` alias of each operation with provisioned concurrency or SnapStart, by Operation),
