@@ -60,7 +60,7 @@ class ServerlessCrudApi(Construct):
     """A REST API over one resource: API Gateway, one Lambda function per operation, DynamoDB, Cognito.
 
     Every method requires a Cognito token, but the reads ``public_operations`` names. Items belong to
-    the caller who created it by default (another caller's item is a 404), or to one shared
+    their creator by default (another caller's item is a 404), or to one shared
     collection, or to a tenant (``item_scope``). Items live in a single-table design (partition key
     ``pk`` = the caller's Cognito ``sub``, ``shared#<resource>`` or ``tenant#<claim>``, sort key
     ``sk`` = ``<resource_name>#<id>``), so services can share one table.

@@ -211,11 +211,14 @@ def list_items(request: Request, _context: LambdaContext) -> Response:
     caller = _caller(request, "list")
     params = request.query
     limit = requests.parse_limit(params.get("limit"))
+    oldest_first = requests.parse_order(params.get("order"))
     if caller.reads_every_owner:
-        page = service.list_every_owners(limit, after=requests.decode_owners_cursor(params.get("next")))
+        after = requests.decode_owners_cursor(params.get("next"))
+        page = service.list_every_owners(limit, after=after, oldest_first=oldest_first)
         next_cursor = requests.encode_cursor(page.last_id, page.last_owner) if page.last_id else None
     else:
-        page = service.list(caller.partition, limit, after_id=requests.decode_cursor(params.get("next")))
+        after_id = requests.decode_cursor(params.get("next"))
+        page = service.list(caller.partition, limit, after_id=after_id, oldest_first=oldest_first)
         next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
     items = [{**v.item, contract.ETAG_ATTRIBUTE: requests.etag(v.version)} for v in page.items]
     return _json(HTTPStatus.OK, {"items": items, "next": next_cursor})
@@ -263,11 +266,9 @@ ROUTE_FUNCTIONS: dict[str, Callable[..., Response]] = {
     "update": replace_item,
     "delete": delete_item,
 }
-# (method, whether on one item) -> the service's route; the others answer 405 (or 404 where a path has none).
+# (method, whether on one item) -> the service's operation; the others answer 405 (or 404 where a path has none).
 _SERVED = {
-    method_on_item: ROUTE_FUNCTIONS[operation]
-    for operation, method_on_item in contract.ROUTES.items()
-    if operation in settings.operations
+    method_on_item: operation for operation, method_on_item in contract.ROUTES.items() if operation in settings.operations
 }
 # Whether on one item -> the path's pattern, and the methods the service serves on it.
 _PATHS = {
@@ -293,7 +294,9 @@ def dispatch(request: Request, context: LambdaContext) -> Response:
             break
         if request.method not in allowed:
             return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Method Not Allowed"}, {"Allow": ", ".join(allowed)})
-        return _SERVED[request.method, on_item](request, context, *matched.groups())
+        operation = _SERVED[request.method, on_item]
+        requests.check_query(request.query, contract.QUERY_PARAMETERS.get(operation, ()), f"{request.method} {request.path}")
+        return ROUTE_FUNCTIONS[operation](request, context, *matched.groups())
     return _json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 
 

@@ -17,6 +17,9 @@ ROUTES: dict[str, tuple[str, bool]] = {
     "delete": ("DELETE", True),
 }
 
+# The query parameters each operation takes; any other is a 400 (never silently ignored).
+QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {"list": ("limit", "next", "order")}
+
 PARTITION_KEY = "pk"
 """The owner (the caller's Cognito ``sub``)."""
 SORT_KEY = "sk"

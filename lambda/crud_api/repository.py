@@ -194,14 +194,17 @@ class ItemRepository:
             request["ExpressionAttributeValues"] = condition_values
         self._conditional("delete_item", **request)
 
-    def query_page(self, owner: str, prefix: str, limit: int, after_sort_key: str | None = None) -> Page:
-        """One page of an owner's items whose sort key starts with ``prefix``, in sort-key order."""
+    def query_page(
+        self, owner: str, prefix: str, limit: int, after_sort_key: str | None = None, *, forward: bool = True
+    ) -> Page:
+        """One page of a partition's items whose sort key starts with ``prefix``, in sort-key order (or reversed)."""
         request: dict[str, Any] = {
             "TableName": self._table_name,
             "KeyConditionExpression": f"{PK} = :owner AND begins_with({SK}, :prefix)",
             "ExpressionAttributeValues": {":owner": {"S": owner}, ":prefix": {"S": prefix}},
             "Limit": limit,
             "ConsistentRead": True,
+            "ScanIndexForward": forward,
         }
         if after_sort_key is not None:
             request["ExclusiveStartKey"] = ItemKey(owner, after_sort_key).as_attributes()
@@ -213,9 +216,15 @@ class ItemRepository:
         )
 
     def query_index_page(
-        self, index: str, partition: tuple[str, str], limit: int, *, exclusive_start: Mapping[str, Any] | None = None
+        self,
+        index: str,
+        partition: tuple[str, str],
+        limit: int,
+        *,
+        exclusive_start: Mapping[str, Any] | None = None,
+        forward: bool = True,
     ) -> IndexPage:
-        """One page of a global secondary index's partition (``(attribute, value)``), in its sort-key order."""
+        """One page of a global secondary index's partition (``(attribute, value)``), in its sort-key order (or reversed)."""
         name, value = partition
         request: dict[str, Any] = {
             "TableName": self._table_name,
@@ -224,6 +233,7 @@ class ItemRepository:
             "ExpressionAttributeNames": {"#partition": name},
             "ExpressionAttributeValues": {":partition": {"S": value}},
             "Limit": limit,
+            "ScanIndexForward": forward,
         }
         if exclusive_start is not None:
             request["ExclusiveStartKey"] = dict(exclusive_start)

@@ -145,6 +145,27 @@ def parse_body(
     return body
 
 
+ORDERS = ("oldest", "newest")
+"""A list's order, by id: ids are time-ordered (UUIDv7), so the first is creation order, the default."""
+
+
+def parse_order(raw: str | None) -> bool:
+    """Whether a list runs oldest first (``order=oldest``, the default) rather than newest first."""
+    if raw is None or raw == ORDERS[0]:
+        return True
+    if raw == ORDERS[1]:
+        return False
+    raise bad_request(f"order must be {' or '.join(ORDERS)}")
+
+
+def check_query(query: Mapping[str, str], known: tuple[str, ...], route: str) -> None:
+    """A query parameter the route does not know is a 400 naming it: never silently ignored."""
+    unknown = sorted(set(query) - set(known))
+    if unknown:
+        takes = f"takes only {', '.join(known)}" if known else "takes no query parameters"
+        raise bad_request(f"Unknown query parameter {', '.join(unknown)}: {route} {takes}")
+
+
 def parse_limit(raw: str | None) -> int:
     """Page size: DEFAULT_PAGE_SIZE when absent, capped at MAX_PAGE_SIZE."""
     if raw is None:

@@ -260,6 +260,9 @@ class _CrudOperation:
                  "schema": {"type": "integer", "minimum": 1, "default": 25, "description": "at most 100 are served"}},
                 {"name": "next", "in": "query", "required": False,
                  "schema": {"type": "string", "description": "The next of the previous page"}},
+                {"name": "order", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["oldest", "newest"], "default": "oldest",
+                            "description": "Creation order (ids are time-ordered), or newest first"}},
             ]
         if self.name == "get":
             return [{"name": "If-None-Match", "in": "header", "required": False, "schema": etag}]
