@@ -52,7 +52,7 @@ from serverless_meta.props import (
 )
 from serverless_meta.recovery import TableBackup, build_backup
 from serverless_meta.scope import ItemScope
-from serverless_meta.storage import build_collection_index, build_table
+from serverless_meta.storage import build_collection_index, build_lookup_indexes, build_table
 from serverless_meta.workers import ServiceWorker, build_worker
 
 
@@ -87,6 +87,7 @@ class ServerlessCrudApi(Construct):
         timestamp_attribute: str | None = None,
         max_body_bytes: int = defaults.MAX_BODY_BYTES,
         require_if_match: bool = False,
+        indexes: Sequence[str] = (),
         table: dynamodb.ITableV2 | None = None,
         recovery_period_days: int | None = None,
         replica_regions: Sequence[str] = (),
@@ -140,6 +141,12 @@ class ServerlessCrudApi(Construct):
         :param timestamp_attribute: The name of a server-owned attribute holding the creation time as
             Unix epoch seconds (a number), for clients that sort or expire by number.
             :default: - none; every item carries ``createdAt`` and ``updatedAt`` (ISO 8601, UTC)
+        :param indexes: Top-level attributes of the items to look them up by, e.g. ``["page"]``:
+            ``GET /<resource>?page=homepage`` answers the matching items within the caller's reach, a page
+            at a time, with one Query of the table's index ``lookup<n>`` (added to a table a
+            ServerlessCrudApi made; each costs one more index write per item write). Strings and numbers
+            are looked up; with ``item_schema``, the attributes must be properties it names so. At most 5.
+            :default: - no lookups: a list is every item within reach
         :param max_body_bytes: The largest request body accepted; a larger one is a 400.
             :default: 32768
         :param require_if_match: Refuse a replace or delete without ``If-Match`` (428 Precondition Required),
@@ -295,6 +302,7 @@ class ServerlessCrudApi(Construct):
                     item_schema=item_schema,
                     max_body_bytes=max_body_bytes,
                     require_if_match=require_if_match,
+                    indexes=indexes,
                 ),
                 data=DataProps(
                     table=table,
@@ -346,6 +354,7 @@ class ServerlessCrudApi(Construct):
 
         self.table: dynamodb.ITableV2 = props.data.table or build_table(self, props)
         build_collection_index(self, props, table=self.table)
+        build_lookup_indexes(self, props, table=self.table)
         self.user_pool: cognito.IUserPool = props.api.user_pool or build_user_pool(self, props)
         self.user_pool_client: cognito.UserPoolClient | None = (
             None if props.api.user_pool else build_user_pool_client(self, props, user_pool=self.user_pool)

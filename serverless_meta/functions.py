@@ -140,6 +140,8 @@ def handler_environment(props: ServiceProps, *, table: dynamodb.ITableV2) -> dic
         environment["READ_ALL_SCOPES"] = ",".join(f"{resource.name}/{name}" for name in access.read_all_scopes)
     if access.public_operations:
         environment["PUBLIC_OPERATIONS"] = ",".join(op.value for op in access.public_operations)
+    if resource.indexes:
+        environment["INDEXES"] = ",".join(resource.indexes)
     return environment
 
 
@@ -172,12 +174,17 @@ def _function(
         **(_SNAP_START if operation in settings.snap_start else {}),
     )
     grant_table_action(function, table, ROUTES[operation].dynamodb_action, writes=ROUTES[operation].writes)
+    indexes = []
     if props.access.reads_every_owner and operation in (Operation.GET, Operation.LIST):
-        # Readers of every owner's items: one Query of the collection index, and nothing else of it.
+        indexes.append(contract.COLLECTION_INDEX)  # readers of every owner's items
+    if operation is Operation.LIST:
+        indexes += [contract.lookup_index(slot) for slot in range(1, len(props.resource.indexes) + 1)]
+    if indexes:
+        # One Query of the indexes it reads, and nothing else of them.
         iam.Grant.add_to_principal(
             grantee=function,
             actions=["dynamodb:Query"],
-            resource_arns=[f"{table.table_arn}/index/{contract.COLLECTION_INDEX}"],
+            resource_arns=[f"{table.table_arn}/index/{index}" for index in indexes],
         )
     if operation in settings.snap_start:
         Annotations.of(function).acknowledge_warning(

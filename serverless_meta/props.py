@@ -140,6 +140,8 @@ class ResourceShape:
     item_schema: Mapping[str, Any] | None
     max_body_bytes: int
     require_if_match: bool
+    indexes: tuple[str, ...] = ()
+    """Top-level attributes items can be looked up by, each through an index of the table."""
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,9 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     api = props.api
     props = dataclasses.replace(
         props,
-        resource=dataclasses.replace(props.resource, operations=operations),
+        resource=dataclasses.replace(
+            props.resource, operations=operations, indexes=check.listed("indexes", props.resource.indexes)
+        ),
         data=dataclasses.replace(props.data, replica_regions=check.listed("replica_regions", props.data.replica_regions)),
         api=dataclasses.replace(
             api,
@@ -387,6 +391,7 @@ class _Checker:
             if shape.timestamp_attribute == shape.id_attribute:
                 raise self.fail("timestamp_attribute", shape.timestamp_attribute, "a name other than id_attribute's")
         self.item_schema(shape.item_schema)
+        self.indexes(shape)
         if not 1 <= shape.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
             raise self.fail(
                 "max_body_bytes",
@@ -397,8 +402,30 @@ class _Checker:
 
     def attribute_name(self, prop: str, name: str) -> None:
         if not _ATTRIBUTE_NAME.match(name) or name in contract.RESERVED_ATTRIBUTES:
-            reserved = ", ".join(sorted(contract.RESERVED_ATTRIBUTES))
+            lookups = {key for slot in range(1, contract.MAX_INDEXES + 1) for key in contract.lookup_keys(slot)}
+            reserved = ", ".join([*sorted(contract.RESERVED_ATTRIBUTES - lookups), "lookup<n>Pk", "lookup<n>Sk"])
             raise self.fail(prop, name, f"a plain attribute name (letters, digits, underscores) other than {reserved}")
+
+    def indexes(self, shape: ResourceShape) -> None:
+        """Attributes to look items up by: plain, distinct, not the server's, at most MAX_INDEXES, and (with a
+        schema that names its properties) properties it names as strings or numbers."""
+        if len(shape.indexes) > contract.MAX_INDEXES:
+            raise self.fail("indexes", list(shape.indexes), f"at most {contract.MAX_INDEXES} attributes (each is an index of the table)")
+        if len(set(shape.indexes)) != len(shape.indexes):
+            raise self.fail("indexes", list(shape.indexes), "distinct attribute names")
+        for name in shape.indexes:
+            self.attribute_name("indexes", name)
+            if name in (shape.id_attribute, shape.timestamp_attribute):
+                raise self.fail("indexes", name, "client attributes: the id and the timestamp are found otherwise")
+            properties = (shape.item_schema or {}).get("properties")
+            if isinstance(properties, Mapping):
+                declared = properties.get(name)
+                kinds = declared.get("type") if isinstance(declared, Mapping) else None
+                kinds = {kinds} if isinstance(kinds, str) else set(kinds or ())
+                if declared is None or (kinds and not kinds <= {"string", "number", "integer"}):
+                    raise self.fail(
+                        "indexes", name, "attributes item_schema names as strings or numbers (only those are looked up)"
+                    )
 
     def item_schema(self, schema: Mapping[str, Any] | None) -> None:
         if schema is None:

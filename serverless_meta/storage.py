@@ -11,6 +11,7 @@ from serverless_meta.handlers.crud_api import contract
 from serverless_meta.props import ServiceProps, made_by_a_service
 
 _INDEX_MARKER = "ServerlessMetaCollectionIndex"
+_LOOKUP_MARKER = "ServerlessMetaLookupIndex"
 
 
 def build_table(scope: Construct, props: ServiceProps) -> dynamodb.TableV2:
@@ -22,6 +23,37 @@ def build_table(scope: Construct, props: ServiceProps) -> dynamodb.TableV2:
         stream=props.worker is not None,
     )
     return dynamodb.TableV2(scope, "Table", **defaults.kwargs(table_props))
+
+
+def build_lookup_indexes(scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2) -> None:
+    """For ``indexes``: the table's index ``lookup<n>`` for the n-th declared attribute, once per table.
+
+    Every service on the table uses the same n-th index (its keys hold the resource and the attribute's
+    name), so a table has as many lookup indexes as the service declaring the most. A table of yours must
+    have them already; synthesis notes that.
+    """
+    count = len(props.resource.indexes)
+    if not count:
+        return
+    if not made_by_a_service(table):
+        Annotations.of(scope).add_info_v2(
+            "serverless-meta:lookupIndexes",
+            f"indexes= reads the table's global secondary indexes lookup1 to lookup{count} (partition key lookup<n>Pk, "
+            "sort key lookup<n>Sk, both strings, all attributes projected): the table passed as table= must have them",
+        )
+        return
+    for slot in range(1, count + 1):
+        marker = f"{_LOOKUP_MARKER}{slot}"
+        if table.node.try_find_child(marker) is not None:
+            continue
+        partition_key, sort_key = contract.lookup_keys(slot)
+        table.add_global_secondary_index(
+            index_name=contract.lookup_index(slot),
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        Construct(table, marker)
 
 
 def build_collection_index(scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2) -> None:

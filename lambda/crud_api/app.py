@@ -24,6 +24,7 @@ from crud_api.items import (
     CreationInFlight,
     IdempotencyKeyReused,
     ItemNotFound,
+    ItemPage,
     ItemService,
     Versioned,
     VersionMismatch,
@@ -212,7 +213,11 @@ def list_items(request: Request, _context: LambdaContext) -> Response:
     params = request.query
     limit = requests.parse_limit(params.get("limit"))
     oldest_first = requests.parse_order(params.get("order"))
-    if caller.reads_every_owner:
+    looked_up = [name for name in settings.indexes if name in params]
+    if looked_up:
+        page = _lookup(caller, looked_up, params, limit, oldest_first)
+        next_cursor = requests.encode_cursor(page.last_id, page.last_owner) if page.last_id else None
+    elif caller.reads_every_owner:
         after = requests.decode_owners_cursor(params.get("next"))
         page = service.list_every_owners(limit, after=after, oldest_first=oldest_first)
         next_cursor = requests.encode_cursor(page.last_id, page.last_owner) if page.last_id else None
@@ -222,6 +227,18 @@ def list_items(request: Request, _context: LambdaContext) -> Response:
         next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
     items = [{**v.item, contract.ETAG_ATTRIBUTE: requests.etag(v.version)} for v in page.items]
     return _json(HTTPStatus.OK, {"items": items, "next": next_cursor})
+
+
+def _lookup(caller: Caller, looked_up: list[str], params: Mapping[str, str], limit: int, oldest_first: bool) -> ItemPage:
+    """The items within the caller's reach whose declared attribute has the value asked for: one index Query."""
+    if len(looked_up) > 1:
+        raise HttpError(HTTPStatus.BAD_REQUEST, f"Look items up by one attribute at a time; got {', '.join(looked_up)}")
+    partition = None if caller.reads_every_owner else caller.partition
+    after = requests.decode_owners_cursor(params.get("next"))
+    if after is not None and partition is not None and after[0] != partition:
+        raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid next cursor: pass back the value of a previous response's next")
+    attribute = looked_up[0]
+    return service.lookup(partition, attribute, params[attribute], limit, after, oldest_first=oldest_first)
 
 
 def get_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
@@ -295,7 +312,8 @@ def dispatch(request: Request, context: LambdaContext) -> Response:
         if request.method not in allowed:
             return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Method Not Allowed"}, {"Allow": ", ".join(allowed)})
         operation = _SERVED[request.method, on_item]
-        requests.check_query(request.query, contract.QUERY_PARAMETERS.get(operation, ()), f"{request.method} {request.path}")
+        known = contract.QUERY_PARAMETERS.get(operation, ()) + (settings.indexes if operation == "list" else ())
+        requests.check_query(request.query, known, f"{request.method} {request.path}")
         return ROUTE_FUNCTIONS[operation](request, context, *matched.groups())
     return _json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 

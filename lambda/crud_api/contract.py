@@ -61,6 +61,25 @@ COLLECTION_PARTITION_KEY = "collectionPk"
 COLLECTION_SORT_KEY = "collectionSk"
 """The item's id."""
 OWNER_ATTRIBUTE = "owner"
+
+# Lookups by declared attributes (``indexes``): the n-th declared attribute of every service on a table
+# shares the table's index ``lookup<n>``, whose keys say the resource and the attribute, so services
+# never collide (single-table design). Partition ``<resource>#<attribute>#<value>``, sort key
+# ``<partition of the item>#<id>``: the caller's own, the collection's or the tenant's matching items are
+# one Query with begins_with on the sort key, everybody's (readers of all) one Query on the partition.
+MAX_INDEXES = 5
+"""Declared attributes a service may look items up by (each is a global secondary index of the table)."""
+
+
+def lookup_index(slot: int) -> str:
+    """The name of the table's index for the ``slot``-th declared attribute (from 1)."""
+    return f"lookup{slot}"
+
+
+def lookup_keys(slot: int) -> tuple[str, str]:
+    """The partition and sort key attributes of ``lookup_index(slot)``."""
+    return f"lookup{slot}Pk", f"lookup{slot}Sk"
+
 """In responses of a service with readers of every owner's items: whose item it is (the owner's ``sub``)."""
 
 STORED_ATTRIBUTES = frozenset(
@@ -76,6 +95,7 @@ STORED_ATTRIBUTES = frozenset(
         WRITTEN_IN,
         COLLECTION_PARTITION_KEY,
         COLLECTION_SORT_KEY,
+        *(key for slot in range(1, MAX_INDEXES + 1) for key in lookup_keys(slot)),
     }
 )
 """The top-level attributes of every stored item: the id and timestamp attributes must be named otherwise."""

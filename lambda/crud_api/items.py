@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from crud_api.contract import (
@@ -28,13 +29,24 @@ from crud_api.contract import (
     IDEMPOTENCY_WINDOW_SECONDS,
     OWNER_ATTRIBUTE,
     PARTITION_KEY,
+    SORT_KEY,
     UPDATED_AT,
     VERSION,
     WRITER_API,
     WRITTEN_BY,
     WRITTEN_IN,
+    lookup_index,
+    lookup_keys,
 )
-from crud_api.repository import COMPLETED, IN_PROGRESS, ClaimLost, ConditionFailed, ItemKey, ItemRepository
+from crud_api.repository import (
+    COMPLETED,
+    IN_PROGRESS,
+    ClaimLost,
+    ConditionFailed,
+    ItemKey,
+    ItemRepository,
+    UnstorableValueError,
+)
 from crud_api.settings import Settings
 
 
@@ -117,7 +129,7 @@ class ItemService:
 
     def create(self, partition: str, data: Mapping[str, Any]) -> Versioned:
         """A new item in ``partition``: the owner's ``sub``, or the collection of a shared or tenant scope."""
-        item_id, stored = self._new_item(data)
+        item_id, stored = self._new_item(data, partition)
         self._repository.insert(self._key(partition, item_id), stored)
         return self._public({**stored, PARTITION_KEY: partition})
 
@@ -161,7 +173,7 @@ class ItemService:
             if holder.get("status") == COMPLETED:
                 return Creation(response=holder["response"], replayed=True)
             raise CreationInFlight()
-        item_id, stored = self._new_item(data)
+        item_id, stored = self._new_item(data, partition)
         response = respond(self._public({**stored, PARTITION_KEY: partition}))
         try:
             self._repository.insert_completing(
@@ -189,6 +201,7 @@ class ItemService:
         self, partition: str, item_id: str, data: Mapping[str, Any], *, versions: Collection[int] | None = None
     ) -> Versioned:
         """Replace the client's attributes (only at one of ``versions``, if given); raises ItemNotFound or VersionMismatch."""
+        lookups = self._lookup_keys(data, partition, item_id)
         try:
             stored = self._repository.update(
                 self._key(partition, item_id),
@@ -197,8 +210,11 @@ class ItemService:
                     UPDATED_AT: _iso(self._clock()),
                     WRITTEN_BY: WRITER_API,
                     WRITTEN_IN: self._settings.region,
+                    **lookups,
                 },
                 versions=versions,
+                # An attribute the replace leaves out is no longer found by it.
+                remove=[key for slot in range(1, len(self._settings.indexes) + 1) for key in lookup_keys(slot) if key not in lookups],
             )
         except ConditionFailed as failed:
             raise _why(failed) from None
@@ -251,7 +267,72 @@ class ItemService:
             last_owner=last[PARTITION_KEY]["S"] if last else None,
         )
 
-    def _new_item(self, data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def lookup(
+        self,
+        partition: str | None,
+        attribute: str,
+        value: str,
+        limit: int,
+        after: tuple[str, str] | None = None,
+        *,
+        oldest_first: bool = True,
+    ) -> ItemPage:
+        """One page of the items whose ``attribute`` is ``value``: in ``partition`` (the caller's reach), or
+        everybody's (None, for readers of every owner's items). One Query of the attribute's index.
+
+        ``after``: (partition, id) of the last item of the previous page.
+        """
+        slot = self._settings.indexes.index(attribute) + 1
+        index_partition, index_sort = lookup_keys(slot)
+        key_value = self._lookup_value(attribute, value)
+        start = None
+        if after is not None:
+            owner, item_id = after
+            start = {
+                **self._key(owner, item_id).as_attributes(),
+                index_partition: {"S": key_value},
+                index_sort: {"S": f"{owner}#{item_id}"},
+            }
+        if partition is None:
+            page = self._repository.query_index_page(
+                lookup_index(slot), (index_partition, key_value), limit, exclusive_start=start, forward=oldest_first
+            )
+        else:
+            page = self._repository.query_index_prefix_page(
+                lookup_index(slot),
+                (index_partition, key_value),
+                (index_sort, f"{partition}#"),
+                limit,
+                exclusive_start=start,
+                forward=oldest_first,
+            )
+        last = page.last_key
+        return ItemPage(
+            items=[self._public(stored) for stored in page.items],
+            last_id=last[SORT_KEY]["S"].removeprefix(self._prefix) if last else None,
+            last_owner=last[PARTITION_KEY]["S"] if last else None,
+        )
+
+    def _lookup_keys(self, data: Mapping[str, Any], partition: str, item_id: str) -> dict[str, str]:
+        """The index keys of an item's declared attributes that hold a string or a number."""
+        keys = {}
+        for slot, attribute in enumerate(self._settings.indexes, start=1):
+            text = _lookup_text(data.get(attribute))
+            if text is None:
+                continue
+            if len(text.encode()) > MAX_LOOKUP_BYTES:
+                raise UnstorableValueError(
+                    f"{attribute} is looked up by, so it may hold at most {MAX_LOOKUP_BYTES} bytes (an index key's room)"
+                )
+            index_partition, index_sort = lookup_keys(slot)
+            keys[index_partition] = self._lookup_value(attribute, text)
+            keys[index_sort] = f"{partition}#{item_id}"
+        return keys
+
+    def _lookup_value(self, attribute: str, text: str) -> str:
+        return f"{self._settings.resource}#{attribute}#{text}"
+
+    def _new_item(self, data: Mapping[str, Any], partition: str) -> tuple[str, dict[str, Any]]:
         item_id = self._new_id()
         now = self._clock()
         stored: dict[str, Any] = {
@@ -266,6 +347,7 @@ class ItemService:
         if self._settings.reads_every_owner:
             stored[COLLECTION_PARTITION_KEY] = self._settings.resource
             stored[COLLECTION_SORT_KEY] = item_id
+        stored.update(self._lookup_keys(data, partition, item_id))
         if self._settings.timestamp_attribute:
             stored[self._settings.timestamp_attribute] = int(now.timestamp())
         return item_id, stored
@@ -282,6 +364,22 @@ class ItemService:
         if self._settings.reads_every_owner:
             public[OWNER_ATTRIBUTE] = stored[PARTITION_KEY]
         return Versioned(public, _version(stored))
+
+
+# An index's partition key holds at most 2048 bytes (DynamoDB's limit for a partition key value), with the
+# resource and the attribute's name before the value: a value may take half.
+MAX_LOOKUP_BYTES = 1024
+
+
+def _lookup_text(value: Any) -> str | None:
+    """How a declared attribute's value is looked up: a string as it is, a number in its shortest form
+    (``3``, ``2.5``); other values (booleans, lists, maps, null) are not indexed."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    number = Decimal(value).normalize()
+    return str(int(number)) if number == number.to_integral_value() else format(number, "f")
 
 
 def _version(stored: Mapping[str, Any]) -> int:

@@ -160,9 +160,15 @@ class ItemRepository:
         return _deserialize(item) if item else None
 
     def update(
-        self, key: ItemKey, attributes: Mapping[str, Any], *, versions: Collection[int] | None = None
+        self,
+        key: ItemKey,
+        attributes: Mapping[str, Any],
+        *,
+        versions: Collection[int] | None = None,
+        remove: Collection[str] = (),
     ) -> dict[str, Any]:
-        """Set ``attributes`` on an existing item, count the write in its version, and return it whole.
+        """Set ``attributes`` on an existing item (and remove ``remove``), count the write in its version, and
+        return it whole.
 
         ``versions``: the write happens only if the item's version is one of these (0: an item written
         before versions existed). Raises ConditionFailed with the item as it is (None if there is none).
@@ -171,14 +177,16 @@ class ItemRepository:
         values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
         assignments = [f"{name} = {value}" for name, value in zip(names, values, strict=True)]
         assignments.append("#version = if_not_exists(#version, :zero) + :one")
+        removed = {f"#r{i}": name for i, name in enumerate(remove)}
+        expression = f"SET {', '.join(assignments)}" + (f" REMOVE {', '.join(removed)}" if removed else "")
         condition, condition_values = _version_condition(versions)
         response = self._conditional(
             "update_item",
             TableName=self._table_name,
             Key=key.as_attributes(),
-            UpdateExpression=f"SET {', '.join(assignments)}",
+            UpdateExpression=expression,
             ConditionExpression=condition,
-            ExpressionAttributeNames={**names, **_VERSION_NAME},
+            ExpressionAttributeNames={**names, **removed, **_VERSION_NAME},
             ExpressionAttributeValues={**values, ":zero": {"N": "0"}, ":one": {"N": "1"}, **condition_values},
             ReturnValues="ALL_NEW",
         )
@@ -232,6 +240,34 @@ class ItemRepository:
             "KeyConditionExpression": "#partition = :partition",
             "ExpressionAttributeNames": {"#partition": name},
             "ExpressionAttributeValues": {":partition": {"S": value}},
+            "Limit": limit,
+            "ScanIndexForward": forward,
+        }
+        if exclusive_start is not None:
+            request["ExclusiveStartKey"] = dict(exclusive_start)
+        response = self._call("query", **request)
+        return IndexPage(
+            items=[_deserialize(item) for item in response.get("Items", [])], last_key=response.get("LastEvaluatedKey")
+        )
+
+    def query_index_prefix_page(
+        self,
+        index: str,
+        partition: tuple[str, str],
+        sort_prefix: tuple[str, str],
+        limit: int,
+        *,
+        exclusive_start: Mapping[str, Any] | None = None,
+        forward: bool = True,
+    ) -> IndexPage:
+        """One page of an index's partition whose sort keys start with a prefix (``(attribute, prefix)``)."""
+        (partition_name, partition_value), (sort_name, prefix) = partition, sort_prefix
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#partition = :partition AND begins_with(#sort, :prefix)",
+            "ExpressionAttributeNames": {"#partition": partition_name, "#sort": sort_name},
+            "ExpressionAttributeValues": {":partition": {"S": partition_value}, ":prefix": {"S": prefix}},
             "Limit": limit,
             "ScanIndexForward": forward,
         }

@@ -34,6 +34,8 @@ class Settings(NamedTuple):
     """OAuth scopes (``<resource>/<name>``) whose holders get and list every owner's items."""
     public_operations: frozenset[str] = frozenset()
     """Operations the gateway serves without a token (reads of a ``shared`` service)."""
+    indexes: tuple[str, ...] = ()
+    """Top-level attributes items can be looked up by (``GET /<resource>?<attribute>=<value>``), in slot order."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -66,6 +68,7 @@ class Settings(NamedTuple):
             read_all_groups=_names(environ.get("READ_ALL_GROUPS")),
             read_all_scopes=_names(environ.get("READ_ALL_SCOPES")),
             public_operations=_names(environ.get("PUBLIC_OPERATIONS")),
+            indexes=tuple(name for name in environ.get("INDEXES", "").split(",") if name),
         )
 
     @property

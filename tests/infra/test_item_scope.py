@@ -177,3 +177,43 @@ def test_fails_if_a_cache_is_asked_without_public_reads_or_beyond_an_hour():
     _fails("public_cache_ttl", "left out unless public_operations", public_cache_ttl=cdk.Duration.seconds(30))
     _fails("public_cache_ttl", "from 1 to 3600", item_scope=ItemScope.SHARED, public_operations=["get"],
            public_cache_ttl=cdk.Duration.hours(2))
+
+
+# --- Lookups by declared attributes ---------------------------------------------------------------------------
+
+
+def test_each_declared_attribute_has_an_index_of_the_table_shared_by_every_service_on_it_and_only_list_queries_it():
+    def build(stack):
+        first = ServerlessCrudApi(stack, "First", resource_name="first", indexes=["page", "locale"])
+        ServerlessCrudApi(stack, "Second", resource_name="second", indexes=["sku"], table=first.table)
+
+    template = synthesize(build)
+    (table,) = template.find_resources("AWS::DynamoDB::GlobalTable").values()
+    indexes = {i["IndexName"]: i for i in table["Properties"]["GlobalSecondaryIndexes"]}
+
+    assert sorted(indexes) == ["lookup1", "lookup2"], "the second service's sku shares lookup1 with the first's page"
+    assert [k["AttributeName"] for k in indexes["lookup1"]["KeySchema"]] == ["lookup1Pk", "lookup1Sk"]
+    for role, expected in (("FirstListFunctionRole", {"/index/lookup1", "/index/lookup2"}), ("SecondListFunctionRole", {"/index/lookup1"})):
+        resources = [
+            json.dumps(resource)
+            for statement in role_statements(template, role) if statement["Action"] == "dynamodb:Query"
+            for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+        ]
+        assert {r[r.index("/index/"):].split('"')[0] for r in resources if "/index/" in r} == expected, role
+    for role in ("FirstGetFunctionRole", "FirstCreateFunctionRole"):
+        assert "/index/" not in json.dumps(role_statements(template, role)), role
+
+
+@pytest.mark.parametrize(
+    ("indexes", "schema", "expected"),
+    [
+        (["page", "page"], None, "distinct attribute names"),
+        (["a", "b", "c", "d", "e", "f"], None, "at most 5 attributes"),
+        (["pk"], None, "a plain attribute name"),
+        (["id"], None, "client attributes: the id and the timestamp"),
+        (["layout"], {"type": "object", "properties": {"page": {"type": "string"}}}, "attributes item_schema names"),
+        (["tags"], {"type": "object", "properties": {"tags": {"type": "array"}}}, "as strings or numbers"),
+    ],
+)
+def test_fails_if_indexes_name_attributes_that_cannot_be_looked_up(indexes, schema, expected):
+    _fails("indexes", expected, indexes=indexes, **({"item_schema": schema} if schema else {}))

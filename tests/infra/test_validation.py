@@ -60,7 +60,7 @@ def test_fails_if_there_are_no_operations(stack):
 )
 def test_fails_if_id_attribute_is_reserved_or_not_a_plain_name(stack, name):
     fails(stack, "id_attribute", repr(name), "a plain attribute name .* other than collectionPk, collectionSk, createdAt, data, "
-          "etag, expiresAt, pk, sk, updatedAt, version, writtenBy, writtenIn", id_attribute=name)
+          "etag, expiresAt, pk, sk, updatedAt, version, writtenBy, writtenIn, lookup<n>Pk, lookup<n>Sk", id_attribute=name)
 
 
 def test_fails_if_timestamp_attribute_is_reserved(stack):
