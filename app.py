@@ -35,12 +35,13 @@ class ServerlessMetaStack(cdk.Stack):
         # cdk.json's context (or `-c alarmEmail=ops@example.com`) names who gets the alarms.
         alarm_email = self.node.try_get_context("alarmEmail") or None
         # Render configurations are the website's, one collection: only editors write them; every signed-in
-        # user reads what any editor wrote.
+        # user reads what any editor wrote, and the website finds a page's by its name (GET /metadata?page=homepage).
         metadata = ServerlessCrudApi(
             self,
             "Metadata",
             resource_name="metadata",
             item_scope=ItemScope.SHARED,
+            indexes=["page"],
             operation_groups={operation: [EDITORS] for operation in ("create", "update", "delete")},
             alarm_email=alarm_email,
         )

@@ -211,6 +211,7 @@ class _CrudOperation:
         self.item_schema = json.loads(environment["ITEM_SCHEMA"]) if environment.get("ITEM_SCHEMA") else None
         self.require_if_match = environment.get("REQUIRE_IF_MATCH") == "true"
         self.groups = json.loads(environment.get("OPERATION_GROUPS", "{}")).get(name)
+        self.indexes = [attribute for attribute in environment.get("INDEXES", "").split(",") if attribute]
 
     @classmethod
     def of(cls, function: Function, http_method: str, resource: str) -> _CrudOperation | None:
@@ -263,6 +264,10 @@ class _CrudOperation:
                 {"name": "order", "in": "query", "required": False,
                  "schema": {"type": "string", "enum": ["oldest", "newest"], "default": "oldest",
                             "description": "Creation order (ids are time-ordered), or newest first"}},
+                *({"name": attribute, "in": "query", "required": False,
+                   "description": f"Only the items whose {attribute} is this (a number in its shortest form); "
+                   "one such attribute per request",
+                   "schema": {"type": "string"}} for attribute in self.indexes),
             ]
         if self.name == "get":
             return [{"name": "If-None-Match", "in": "header", "required": False, "schema": etag}]

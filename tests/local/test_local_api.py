@@ -206,3 +206,16 @@ def test_the_token_command_prints_a_token_the_server_accepts(local_server):
 
     assert printed.count(".") == 2
     assert local_server.request("GET", "/prod/metadata", token=printed).status == 200
+
+
+def test_the_website_finds_a_pages_configuration_by_its_name(local_server, alice):
+    """The sample's Metadata indexes page: GET /metadata?page=homepage is the website's read."""
+    name = f"page-{uuid.uuid4().hex[:8]}"
+    made = local_server.request("POST", "/prod/metadata", token=alice, json_body={"page": name, "layout": "grid"}).json
+    local_server.request("POST", "/prod/metadata", token=alice, json_body={"page": "elsewhere"})
+
+    found = local_server.request("GET", f"/prod/metadata?page={name}", token=alice)
+    unknown = local_server.request("GET", f"/prod/metadata?pages={name}", token=alice)
+
+    assert found.status == 200 and found.json == {"items": [{**made, "etag": '"1"'}], "next": None}
+    assert unknown.status == 400 and "Unknown query parameter pages" in unknown.json["message"]

@@ -75,7 +75,7 @@ def test_headers_of_the_semantics_are_documented(metadata_document):
     assert [p["name"] for p in replace["parameters"]] == ["If-Match"] and "412" in replace["responses"]
     assert "ETag" in replace["responses"]["412"]["headers"]
     assert "Retry-After" in replace["responses"]["503"]["headers"]
-    assert {p["name"] for p in paths["/metadata"]["get"]["parameters"]} == {"limit", "next", "order"}
+    assert {p["name"] for p in paths["/metadata"]["get"]["parameters"]} == {"limit", "next", "order", "page"}, "page: its lookup"
 
 
 def test_the_items_schema_names_the_server_owned_attributes_and_the_page_shape(metadata_document):
