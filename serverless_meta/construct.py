@@ -88,6 +88,7 @@ class ServerlessCrudApi(Construct):
         max_body_bytes: int = defaults.MAX_BODY_BYTES,
         require_if_match: bool = False,
         indexes: Sequence[str] = (),
+        client_ids: bool = False,
         table: dynamodb.ITableV2 | None = None,
         recovery_period_days: int | None = None,
         replica_regions: Sequence[str] = (),
@@ -147,6 +148,10 @@ class ServerlessCrudApi(Construct):
             ServerlessCrudApi made; each costs one more index write per item write). Strings and numbers
             are looked up; with ``item_schema``, the attributes must be properties it names so. At most 5.
             :default: - no lookups: a list is every item within reach
+        :param client_ids: Let clients choose ids: ``PUT /<resource>/<id>`` with ``If-None-Match: *`` creates
+            the item there (201; 412 if one is), an id of 1 to 128 letters, digits, dots, underscores and
+            hyphens. ``POST`` still makes server ids.
+            :default: False: ids are the server's UUIDs
         :param max_body_bytes: The largest request body accepted; a larger one is a 400.
             :default: 32768
         :param require_if_match: Refuse a replace or delete without ``If-Match`` (428 Precondition Required),
@@ -303,6 +308,7 @@ class ServerlessCrudApi(Construct):
                     max_body_bytes=max_body_bytes,
                     require_if_match=require_if_match,
                     indexes=indexes,
+                    client_ids=client_ids,
                 ),
                 data=DataProps(
                     table=table,

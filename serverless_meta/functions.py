@@ -142,6 +142,8 @@ def handler_environment(props: ServiceProps, *, table: dynamodb.ITableV2) -> dic
         environment["PUBLIC_OPERATIONS"] = ",".join(op.value for op in access.public_operations)
     if resource.indexes:
         environment["INDEXES"] = ",".join(resource.indexes)
+    if resource.client_ids:
+        environment["CLIENT_IDS"] = "true"
     return environment
 
 

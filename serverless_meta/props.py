@@ -142,6 +142,8 @@ class ResourceShape:
     require_if_match: bool
     indexes: tuple[str, ...] = ()
     """Top-level attributes items can be looked up by, each through an index of the table."""
+    client_ids: bool = False
+    """Whether PUT with If-None-Match: * creates an item under an id the client chose."""
 
 
 @dataclass(frozen=True)
@@ -392,6 +394,8 @@ class _Checker:
                 raise self.fail("timestamp_attribute", shape.timestamp_attribute, "a name other than id_attribute's")
         self.item_schema(shape.item_schema)
         self.indexes(shape)
+        if shape.client_ids and Operation.UPDATE not in shape.operations:
+            raise self.fail("client_ids", True, "left out unless the service offers update (a PUT creates under the client's id)")
         if not 1 <= shape.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
             raise self.fail(
                 "max_body_bytes",

@@ -23,6 +23,7 @@ from crud_api import contract, requests
 from crud_api.items import (
     CreationInFlight,
     IdempotencyKeyReused,
+    ItemExists,
     ItemNotFound,
     ItemPage,
     ItemService,
@@ -218,11 +219,11 @@ def list_items(request: Request, _context: LambdaContext) -> Response:
         page = _lookup(caller, looked_up, params, limit, oldest_first)
         next_cursor = requests.encode_cursor(page.last_id, page.last_owner) if page.last_id else None
     elif caller.reads_every_owner:
-        after = requests.decode_owners_cursor(params.get("next"))
+        after = requests.decode_owners_cursor(params.get("next"), client_ids=settings.client_ids)
         page = service.list_every_owners(limit, after=after, oldest_first=oldest_first)
         next_cursor = requests.encode_cursor(page.last_id, page.last_owner) if page.last_id else None
     else:
-        after_id = requests.decode_cursor(params.get("next"))
+        after_id = requests.decode_cursor(params.get("next"), client_ids=settings.client_ids)
         page = service.list(caller.partition, limit, after_id=after_id, oldest_first=oldest_first)
         next_cursor = requests.encode_cursor(page.last_id) if page.last_id else None
     items = [{**v.item, contract.ETAG_ATTRIBUTE: requests.etag(v.version)} for v in page.items]
@@ -234,7 +235,7 @@ def _lookup(caller: Caller, looked_up: list[str], params: Mapping[str, str], lim
     if len(looked_up) > 1:
         raise HttpError(HTTPStatus.BAD_REQUEST, f"Look items up by one attribute at a time; got {', '.join(looked_up)}")
     partition = None if caller.reads_every_owner else caller.partition
-    after = requests.decode_owners_cursor(params.get("next"))
+    after = requests.decode_owners_cursor(params.get("next"), client_ids=settings.client_ids)
     if after is not None and partition is not None and after[0] != partition:
         raise HttpError(HTTPStatus.BAD_REQUEST, "Invalid next cursor: pass back the value of a previous response's next")
     attribute = looked_up[0]
@@ -242,7 +243,7 @@ def _lookup(caller: Caller, looked_up: list[str], params: Mapping[str, str], lim
 
 
 def get_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
-    caller, item_id = _caller(request, "get"), requests.parse_item_id(item_id, settings.resource)
+    caller, item_id = _caller(request, "get"), requests.parse_item_id(item_id, settings.resource, client_ids=settings.client_ids)
     found = service.get_any_owners(item_id) if caller.reads_every_owner else service.get(caller.partition, item_id)
     if found is None:
         raise _item_not_found(item_id)
@@ -253,7 +254,19 @@ def get_item(request: Request, _context: LambdaContext, item_id: str) -> Respons
 
 
 def replace_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
-    caller, item_id = _caller(request, "update"), requests.parse_item_id(item_id, settings.resource)
+    caller, item_id = _caller(request, "update"), requests.parse_item_id(item_id, settings.resource, client_ids=settings.client_ids)
+    if _creates(request):
+        data = _body(request)
+        try:
+            created = service.create_at(caller.partition, item_id, data)
+        except ItemExists as exists:
+            return _json(
+                HTTPStatus.PRECONDITION_FAILED,
+                {"message": f"{settings.resource} {item_id} exists already: PUT without If-None-Match to replace it"},
+                {"ETag": requests.etag(exists.current_version)},
+            )
+        metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
+        return _item(HTTPStatus.CREATED, created, {"Location": request.public_path})
     versions = _expected_versions(request)
     data = _body(request)
     try:
@@ -264,8 +277,23 @@ def replace_item(request: Request, _context: LambdaContext, item_id: str) -> Res
         return _stale(item_id, stale)
 
 
+def _creates(request: Request) -> bool:
+    """Whether a PUT creates (``If-None-Match: *``, with client ids); any other If-None-Match on a PUT is a 400."""
+    tags = requests.parse_entity_tags(request.header("If-None-Match"), "If-None-Match")
+    if tags is None:
+        return False
+    if not tags.any:
+        raise HttpError(HTTPStatus.BAD_REQUEST, "A PUT takes If-None-Match: * only (create the item if there is none)")
+    if not settings.client_ids:
+        raise HttpError(
+            HTTPStatus.BAD_REQUEST,
+            f"{settings.resource} ids are the server's: create with POST /{settings.resource}",
+        )
+    return True
+
+
 def delete_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
-    caller, item_id = _caller(request, "delete"), requests.parse_item_id(item_id, settings.resource)
+    caller, item_id = _caller(request, "delete"), requests.parse_item_id(item_id, settings.resource, client_ids=settings.client_ids)
     try:
         service.delete(caller.partition, item_id, versions=_expected_versions(request))
     except ItemNotFound:

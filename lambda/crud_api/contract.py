@@ -17,6 +17,9 @@ ROUTES: dict[str, tuple[str, bool]] = {
     "delete": ("DELETE", True),
 }
 
+# Ids a client chooses (``client_ids``): PUT /<resource>/<id> with If-None-Match: * creates the item there.
+CLIENT_ID_PATTERN = r"[A-Za-z0-9._-]{1,128}"
+
 # The query parameters each operation takes; any other is a 400 (never silently ignored).
 QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {"list": ("limit", "next", "order")}
 
@@ -122,11 +125,12 @@ CORS_EXPOSE_HEADERS = ("Location", "ETag", "Retry-After")
 CORS_MAX_AGE_SECONDS = 3600
 
 # Every status each operation's handler answers with (the gateway adds its own: 401, 429, 502, 504...).
+# An update answers 201 only where clients choose ids (a PUT with If-None-Match: * creates).
 # The OpenAPI document states these, and a contract test holds the handler to them.
 RESPONSES: dict[str, tuple[int, ...]] = {
     "create": (201, 400, 403, 409, 422, 500, 503),
     "list": (200, 400, 403, 500, 503),
     "get": (200, 304, 400, 403, 404, 500, 503),
-    "update": (200, 400, 403, 404, 412, 428, 500, 503),
+    "update": (200, 201, 400, 403, 404, 412, 428, 500, 503),
     "delete": (204, 400, 403, 404, 412, 428, 500, 503),
 }

@@ -97,6 +97,14 @@ class VersionMismatch(Exception):
         self.current_version = current_version
 
 
+class ItemExists(Exception):
+    """An item is at the id the client chose for a new one; nothing was written."""
+
+    def __init__(self, current_version: int) -> None:
+        super().__init__(f"an item is there, at version {current_version}")
+        self.current_version = current_version
+
+
 class CreationInFlight(Exception):
     """Another request with the same idempotency key is still creating its item."""
 
@@ -131,6 +139,15 @@ class ItemService:
         """A new item in ``partition``: the owner's ``sub``, or the collection of a shared or tenant scope."""
         item_id, stored = self._new_item(data, partition)
         self._repository.insert(self._key(partition, item_id), stored)
+        return self._public({**stored, PARTITION_KEY: partition})
+
+    def create_at(self, partition: str, item_id: str, data: Mapping[str, Any]) -> Versioned:
+        """A new item under an id the client chose, only if none is there (else ItemExists): one UpdateItem."""
+        _, stored = self._new_item(data, partition, item_id)
+        try:
+            self._repository.insert_by_update(self._key(partition, item_id), stored)
+        except ConditionFailed as failed:
+            raise ItemExists(_version(failed.current or {})) from None
         return self._public({**stored, PARTITION_KEY: partition})
 
     def create_once(
@@ -332,8 +349,8 @@ class ItemService:
     def _lookup_value(self, attribute: str, text: str) -> str:
         return f"{self._settings.resource}#{attribute}#{text}"
 
-    def _new_item(self, data: Mapping[str, Any], partition: str) -> tuple[str, dict[str, Any]]:
-        item_id = self._new_id()
+    def _new_item(self, data: Mapping[str, Any], partition: str, item_id: str | None = None) -> tuple[str, dict[str, Any]]:
+        item_id = item_id or self._new_id()
         now = self._clock()
         stored: dict[str, Any] = {
             self._settings.id_attribute: item_id,

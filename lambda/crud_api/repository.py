@@ -154,6 +154,22 @@ class ItemRepository:
             ConditionExpression=f"attribute_not_exists({PK})",
         )
 
+    def insert_by_update(self, key: ItemKey, attributes: Mapping[str, Any]) -> None:
+        """Store a new item with an UpdateItem (the replace's action), only where none is: an id the client
+        chose. Raises ConditionFailed with the item that is there."""
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
+        assignments = [f"{name} = {value}" for name, value in zip(names, values, strict=True)]
+        self._conditional(
+            "update_item",
+            TableName=self._table_name,
+            Key=key.as_attributes(),
+            UpdateExpression=f"SET {', '.join(assignments)}",
+            ConditionExpression=f"attribute_not_exists({PK})",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
     def get(self, key: ItemKey) -> dict[str, Any] | None:
         response = self._call("get_item", TableName=self._table_name, Key=key.as_attributes(), ConsistentRead=True)
         item = response.get("Item")

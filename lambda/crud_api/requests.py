@@ -102,14 +102,22 @@ def compile_schema(schema: Mapping[str, Any] | None) -> SchemaValidator | None:
     return fastjsonschema.compile(dict(schema))
 
 
-def parse_item_id(raw: str, resource: str) -> str:
-    """An item id is a canonical (lower-case, hyphenated) UUID."""
-    try:
-        canonical = str(uuid.UUID(raw))
-    except ValueError:
-        canonical = None
-    if canonical != raw:
-        raise bad_request(f"Invalid {resource} id: expected a UUID such as 3f2b6c1e-8a9d-4e0f-b1c2-d3e4f5a6b7c8")
+_CLIENT_ID = re.compile(contract.CLIENT_ID_PATTERN)
+
+
+def valid_id(text: str, *, client_ids: bool = False) -> bool:
+    """An item id is a canonical (lower-case, hyphenated) UUID; with client ids, any id of CLIENT_ID_PATTERN."""
+    return bool(_CLIENT_ID.fullmatch(text)) if client_ids else _is_uuid(text)
+
+
+def parse_item_id(raw: str, resource: str, *, client_ids: bool = False) -> str:
+    if not valid_id(raw, client_ids=client_ids):
+        expected = (
+            f"1 to 128 letters, digits, dots, underscores and hyphens ({contract.CLIENT_ID_PATTERN})"
+            if client_ids
+            else "a UUID such as 3f2b6c1e-8a9d-4e0f-b1c2-d3e4f5a6b7c8"
+        )
+        raise bad_request(f"Invalid {resource} id: expected {expected}")
     return raw
 
 
@@ -181,17 +189,17 @@ def encode_cursor(item_id: str, owner: str | None = None) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(raw: str | None) -> str | None:
+def decode_cursor(raw: str | None, *, client_ids: bool = False) -> str | None:
     """The id after which the next page starts; None for the first page."""
     if raw is None:
         return None
     text = _cursor_text(raw)
-    if text is not None and _is_uuid(text):
+    if text is not None and valid_id(text, client_ids=client_ids):
         return text
     raise _bad_cursor()
 
 
-def decode_owners_cursor(raw: str | None) -> tuple[str, str] | None:
+def decode_owners_cursor(raw: str | None, *, client_ids: bool = False) -> tuple[str, str] | None:
     """(owner, id) after which the next page of every owner's items starts; None for the first page."""
     if raw is None:
         return None
@@ -202,7 +210,7 @@ def decode_owners_cursor(raw: str | None) -> tuple[str, str] | None:
         position = None
     if isinstance(position, list) and len(position) == 2 and all(isinstance(part, str) and part for part in position):
         owner, item_id = position
-        if _is_uuid(item_id):
+        if valid_id(item_id, client_ids=client_ids):
             return owner, item_id
     raise _bad_cursor()
 

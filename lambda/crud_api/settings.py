@@ -34,6 +34,8 @@ class Settings(NamedTuple):
     """OAuth scopes (``<resource>/<name>``) whose holders get and list every owner's items."""
     public_operations: frozenset[str] = frozenset()
     """Operations the gateway serves without a token (reads of a ``shared`` service)."""
+    client_ids: bool = False
+    """Whether PUT with ``If-None-Match: *`` creates an item under an id the client chose."""
     indexes: tuple[str, ...] = ()
     """Top-level attributes items can be looked up by (``GET /<resource>?<attribute>=<value>``), in slot order."""
 
@@ -69,6 +71,7 @@ class Settings(NamedTuple):
             read_all_scopes=_names(environ.get("READ_ALL_SCOPES")),
             public_operations=_names(environ.get("PUBLIC_OPERATIONS")),
             indexes=tuple(name for name in environ.get("INDEXES", "").split(",") if name),
+            client_ids=environ.get("CLIENT_IDS") == "true",
         )
 
     @property

@@ -128,7 +128,10 @@ class _Builder:
 
     def path_parameter(self, resource: str, name: str) -> dict[str, Any]:
         functions = [self.app.functions.get(m.function) for m in self.api.resources[resource].values() if m.function]
-        if any(f is not None and _is_ours(f) for f in functions):
+        ours = [f for f in functions if f is not None and _is_ours(f)]
+        if any(f.environment.get("CLIENT_IDS") == "true" for f in ours):
+            return {"type": "string", "pattern": f"^{contract.CLIENT_ID_PATTERN}$"}
+        if ours:
             return {"type": "string", "format": "uuid"}
         return {"type": "string"}
 
@@ -212,6 +215,7 @@ class _CrudOperation:
         self.require_if_match = environment.get("REQUIRE_IF_MATCH") == "true"
         self.groups = json.loads(environment.get("OPERATION_GROUPS", "{}")).get(name)
         self.indexes = [attribute for attribute in environment.get("INDEXES", "").split(",") if attribute]
+        self.client_ids = environment.get("CLIENT_IDS") == "true"
 
     @classmethod
     def of(cls, function: Function, http_method: str, resource: str) -> _CrudOperation | None:
@@ -228,7 +232,10 @@ class _CrudOperation:
 
     def spec(self, builder: _Builder) -> dict[str, Any]:
         self.register_schemas(builder)
-        statuses = [s for s in contract.RESPONSES[self.name] if s != 428 or self.require_if_match]
+        statuses = [
+            s for s in contract.RESPONSES[self.name]
+            if (s != 428 or self.require_if_match) and (s != 201 or self.name == "create" or self.client_ids)
+        ]
         spec: dict[str, Any] = {"summary": _SUMMARIES[self.name].format(resource=self.resource), "responses": {}}
         if self.groups:
             spec["description"] = f"Only members of the Cognito groups {', '.join(self.groups)} may call it (else 403)."
@@ -271,7 +278,12 @@ class _CrudOperation:
             ]
         if self.name == "get":
             return [{"name": "If-None-Match", "in": "header", "required": False, "schema": etag}]
-        return [{"name": "If-Match", "in": "header", "required": self.require_if_match, "schema": etag}]
+        if_match = [{"name": "If-Match", "in": "header", "required": self.require_if_match, "schema": etag}]
+        if self.name == "update" and self.client_ids:
+            return [*if_match, {"name": "If-None-Match", "in": "header", "required": False,
+                                "description": "*: create the item under this id if there is none (201), else 412",
+                                "schema": {"type": "string", "enum": ["*"]}}]
+        return if_match
 
     def response(self, builder: _Builder, status: int) -> dict[str, Any]:
         etag_header = {
@@ -308,7 +320,8 @@ class _CrudOperation:
         if self.title in builder.schemas:
             return
         owned = {
-            self.id_attribute: {"type": "string", "format": "uuid", "readOnly": True},
+            self.id_attribute: {"type": "string", "readOnly": True}
+            | ({"pattern": f"^{contract.CLIENT_ID_PATTERN}$"} if self.client_ids else {"format": "uuid"}),
             contract.CREATED_AT: {"type": "string", "format": "date-time", "readOnly": True},
             contract.UPDATED_AT: {"type": "string", "format": "date-time", "readOnly": True},
         }

@@ -241,7 +241,7 @@ def load_handler(env: pytest.MonkeyPatch, variables: dict[str, str]) -> ModuleTy
     for name in [name for name in sys.modules if name == "crud_api" or name.startswith("crud_api.")]:
         del sys.modules[name]
     optional = ("TIMESTAMP_ATTRIBUTE", "ITEM_SCHEMA", "CORS_ALLOW_ORIGINS", "REQUIRE_IF_MATCH", "OPERATION_GROUPS",
-                "ITEM_SCOPE", "READ_ALL_GROUPS", "READ_ALL_SCOPES", "PUBLIC_OPERATIONS", "INDEXES")
+                "ITEM_SCOPE", "READ_ALL_GROUPS", "READ_ALL_SCOPES", "PUBLIC_OPERATIONS", "INDEXES", "CLIENT_IDS")
     for name in optional:
         env.delenv(name, raising=False)
     for name, value in variables.items():

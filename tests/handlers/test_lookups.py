@@ -152,3 +152,9 @@ def test_a_cursor_of_another_callers_lookup_is_a_400(apis):
     answer = notes.get("/notes", query={"topic": "paged", "next": cursor}, user=_someone(), groups=None)
 
     assert answer.status == 400 and answer.dynamodb_calls == []
+
+
+def test_without_client_ids_a_put_that_would_create_is_a_400_pointing_at_post(apis):
+    answer = apis["notes"].put(f"/notes/{uuid.uuid4()}", {"x": 1}, user=_someone(), groups=None, headers={"If-None-Match": "*"})
+
+    assert answer.status == 400 and "POST /notes" in answer.json["message"] and answer.dynamodb_calls == []

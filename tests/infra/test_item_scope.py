@@ -217,3 +217,7 @@ def test_each_declared_attribute_has_an_index_of_the_table_shared_by_every_servi
 )
 def test_fails_if_indexes_name_attributes_that_cannot_be_looked_up(indexes, schema, expected):
     _fails("indexes", expected, indexes=indexes, **({"item_schema": schema} if schema else {}))
+
+
+def test_fails_if_clients_would_choose_ids_on_a_service_without_update():
+    _fails("client_ids", "left out unless the service offers update", client_ids=True, operations=["create", "get"])
