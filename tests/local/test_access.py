@@ -144,7 +144,7 @@ app = cdk.App()
 stack = cdk.Stack(app, "Scopes")
 pages = ServerlessCrudApi(stack, "Pages", resource_name="pages", item_scope=ItemScope.SHARED,
                           public_operations=["get", "list"], operation_groups={"create": ["editors"]})
-ServerlessCrudApi(stack, "Orders", resource_name="orders", item_scope=ItemScope.claim("custom:tenant"),
+ServerlessCrudApi(stack, "Orders", resource_name="orders", item_scope=ItemScope.claim("custom:tenant"), client_ids=True,
                   table=pages.table, api=pages.api, encryption_key=pages.encryption_key, alarm_topic=pages.alarm_topic)
 app.synth()
 """
@@ -196,3 +196,19 @@ def test_the_openapi_document_marks_public_reads_as_needing_no_security(scopes):
     assert paths["/pages"]["get"]["security"] == [] and paths["/pages/{id}"]["get"]["security"] == []
     assert paths["/pages"]["post"]["security"] == [{"cognitoIdToken": []}]
     assert paths["/orders"]["get"]["security"] == [{"cognitoIdToken": []}]
+    put = paths["/orders/{id}"]["put"]
+    assert "201" in put["responses"] and "If-None-Match" in [p["name"] for p in put["parameters"]], "client ids"
+    assert paths["/orders/{id}"]["parameters"][0]["schema"] == {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"}
+    assert "201" not in paths["/pages/{id}"]["put"]["responses"]
+
+
+def test_a_tenant_creates_an_order_under_its_own_id_over_http(scopes):
+    acme = _issued(scopes, "--user", "lena", "--claim", "custom:tenant=acme")
+
+    created = scopes.request("PUT", "/prod/orders/order-2026-0001", token=acme, json_body={"sku": "Z"},
+                             headers={"If-None-Match": "*"})
+    again = scopes.request("PUT", "/prod/orders/order-2026-0001", token=acme, json_body={"sku": "Y"},
+                           headers={"If-None-Match": "*"})
+
+    assert created.status == 201 and created.json["id"] == "order-2026-0001"
+    assert again.status == 412
