@@ -330,6 +330,39 @@ class ItemService:
             last_owner=last[PARTITION_KEY]["S"] if last else None,
         )
 
+    def missing_index_keys(self, stored: Mapping[str, Any]) -> dict[str, str]:
+        """The index keys a write would give this stored item now that it lacks (an item written before the
+        service gained its indexes or its readers of all): the backfill sets them."""
+        partition, item_id = stored[PARTITION_KEY], stored[SORT_KEY].removeprefix(self._prefix)
+        keys = self._lookup_keys(stored.get(DATA_ATTRIBUTE, {}), partition, item_id)
+        if self._settings.reads_every_owner:
+            keys |= {COLLECTION_PARTITION_KEY: self._settings.resource, COLLECTION_SORT_KEY: item_id}
+        return {name: value for name, value in keys.items() if stored.get(name) != value}
+
+    def backfill(self) -> dict[str, int]:
+        """Every item of the resource into the indexes it belongs in; how many items were indexed now, were
+        indexed already, were written meanwhile (that write indexed them), or hold a value too long to index.
+
+        One Scan of the table (filtered to the resource's items) and one conditional UpdateItem per item
+        that lacks keys, which counts no write: the item's version and ETag stay.
+        """
+        counts = dict.fromkeys(("indexed", "already indexed", "written meanwhile", "too long to index"), 0)
+        for stored in self._repository.scan_sort_key_prefix(self._prefix):
+            if stored[PARTITION_KEY].startswith(IDEMPOTENCY_PARTITION_PREFIX):
+                continue
+            try:
+                missing = self.missing_index_keys(stored)
+            except UnstorableValueError:
+                counts["too long to index"] += 1
+                continue
+            if not missing:
+                counts["already indexed"] += 1
+                continue
+            key = ItemKey(stored[PARTITION_KEY], stored[SORT_KEY])
+            written = self._repository.set_unless_written(key, missing, version=_version(stored))
+            counts["indexed" if written else "written meanwhile"] += 1
+        return counts
+
     def _lookup_keys(self, data: Mapping[str, Any], partition: str, item_id: str) -> dict[str, str]:
         """The index keys of an item's declared attributes that hold a string or a number."""
         keys = {}

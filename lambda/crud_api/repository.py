@@ -12,7 +12,7 @@ from __future__ import annotations
 import decimal
 import functools
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import botocore.session
@@ -307,6 +307,43 @@ class ItemRepository:
         )
         items = response.get("Items", [])
         return _deserialize(items[0]) if items else None
+
+    # --- Maintenance: older items into indexes a service gained (crud_api.backfill) ---
+
+    def scan_sort_key_prefix(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every item whose sort key starts with ``prefix``, whichever partition it is in: a Scan of the
+        whole table, page by page, for a one-off job (the API never scans)."""
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "FilterExpression": f"begins_with({SK}, :prefix)",
+            "ExpressionAttributeValues": {":prefix": {"S": prefix}},
+        }
+        while True:
+            response = self._call("scan", **request)
+            yield from (_deserialize(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def set_unless_written(self, key: ItemKey, attributes: Mapping[str, Any], *, version: int) -> bool:
+        """Set ``attributes`` on the item if it is still at ``version`` (nobody wrote it since it was read),
+        without counting a write; whether it was set."""
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
+        condition, condition_values = _version_condition([version])
+        try:
+            self._conditional(
+                "update_item",
+                TableName=self._table_name,
+                Key=key.as_attributes(),
+                UpdateExpression="SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={**names, **_VERSION_NAME},
+                ExpressionAttributeValues={**values, **condition_values},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     # --- Idempotency records: a claim, then the item and the record's completion in one transaction ---
 

@@ -127,6 +127,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.set_defaults(run=_print_token)
 
+    backfill = commands.add_parser(
+        "backfill",
+        help="put a service's items written before it gained indexes (or readers of all) into them, locally or in AWS",
+    )
+    _app_arguments(backfill)
+    backfill.add_argument("--service", required=True, help="the service: its resource name (metadata) or part of its construct path")
+    backfill.add_argument(
+        "--endpoint-url",
+        help="a DynamoDB server, e.g. local mode's (its startup prints it); default: AWS, with your credentials and region",
+    )
+    backfill.add_argument("--table-name", help="the table's name in AWS (default: the name the template gives it locally)")
+    backfill.set_defaults(run=_backfill)
+
     document = commands.add_parser(
         "openapi", help="print the OpenAPI 3.1 document of a REST API of the app, built from its template"
     )
@@ -223,6 +236,52 @@ def _print_openapi(arguments: argparse.Namespace) -> int:
         path.write_text(openapi.document_json(app, api))
         log.info("Wrote %s", path)
     return 0
+
+
+def _backfill(arguments: argparse.Namespace) -> int:
+    """Run the service's own handler code's backfill (crud_api.items.ItemService.backfill) against its table."""
+    import importlib
+
+    app = _app(arguments, reuse=True)
+    services = {
+        function.environment["RESOURCE_NAME"]: function
+        for function in app.functions.values()
+        if function.handler == _HANDLER and "RESOURCE_NAME" in function.environment and function.code_dir
+        and arguments.service in (function.environment["RESOURCE_NAME"], *function.name.split("/"))
+    }
+    if len(services) != 1:
+        log.error("%d services of the app match --service %s: name one by its resource name", len(services), arguments.service)
+        return 2
+    ((resource, function),) = services.items()
+    environment = {**function.environment, "AWS_REGION": function.region}
+    if arguments.table_name:
+        environment["TABLE_NAME"] = arguments.table_name
+    sys.path.insert(0, str(function.code_dir))  # the handler code of the app's own version, as Lambda runs it
+    items = importlib.import_module("crud_api.items")
+    repository = importlib.import_module("crud_api.repository")
+    settings = importlib.import_module("crud_api.settings").Settings.from_environment(environment)
+    if arguments.endpoint_url:
+        from serverless_meta.local.aws import local_client
+
+        client = local_client("dynamodb", arguments.endpoint_url, function.region)
+    else:
+        import boto3
+
+        client = boto3.client("dynamodb")
+    service = items.ItemService(repository.ItemRepository(client, settings.table_name), settings)
+    try:
+        counts = service.backfill()
+    except BotoCoreError as error:
+        log.error("Cannot read table %s: %s", settings.table_name, error)
+        return 1
+    except Exception as error:  # a ClientError: access denied, no such table
+        log.error("Cannot backfill table %s: %s", settings.table_name, error)
+        return 1
+    log.info("%s in %s: %s", resource, settings.table_name, ", ".join(f"{count} {what}" for what, count in counts.items()))
+    return 0
+
+
+_HANDLER = "crud_api.app.lambda_handler"
 
 
 def _print_token(arguments: argparse.Namespace) -> int:

@@ -158,3 +158,24 @@ def test_without_client_ids_a_put_that_would_create_is_a_400_pointing_at_post(ap
     answer = apis["notes"].put(f"/notes/{uuid.uuid4()}", {"x": 1}, user=_someone(), groups=None, headers={"If-None-Match": "*"})
 
     assert answer.status == 400 and "POST /notes" in answer.json["message"] and answer.dynamodb_calls == []
+
+
+def test_the_backfill_puts_items_written_before_the_index_into_it_and_leaves_their_version(apis):
+    """Items written before a service gained indexes (or readers of all) carry no index keys: the backfill
+    gives each the keys a write would, found then by lookups and by readers of all."""
+    notes, alice = apis["notes"], _someone()
+    older = str(uuid.uuid4())
+    boto3.client("dynamodb").put_item(TableName=TABLE_NAME, Item={
+        "pk": {"S": alice}, "sk": {"S": f"notes#{older}"}, "id": {"S": older}, "data": {"M": {"topic": {"S": "legacy"}}},
+        "createdAt": {"S": "2026-01-01T00:00:00.000Z"}, "updatedAt": {"S": "2026-01-01T00:00:00.000Z"}, "version": {"N": "4"},
+    })
+    assert _looked_up(notes, "/notes", {"topic": "legacy"}, user=alice, groups=None) == []
+
+    counts = notes.handler.service.backfill()
+    again = notes.handler.service.backfill()
+
+    assert counts["indexed"] >= 1 and again["indexed"] == 0 and again["already indexed"] >= counts["indexed"]
+    (found,) = _looked_up(notes, "/notes", {"topic": "legacy"}, user=alice, groups=None)
+    assert (found["id"], found["etag"]) == (older, '"4"'), "the backfill counts no write"
+    by_staff = _looked_up(notes, "/notes", {"topic": "legacy"}, user=_someone(), groups="staff")
+    assert [item["owner"] for item in by_staff] == [alice]
