@@ -168,6 +168,8 @@ def main() -> None:
         shared_item = f"/metadata/{metadata.post('/metadata', CONFIG, **editor).json['id']}"
         rows.append(measure(meter, "GET /metadata/{id} by another reader", lambda: metadata.get(
             shared_item, user=str(uuid.uuid4()), groups=None)))
+        rows.append(measure(meter, "GET /metadata?page=homepage&limit=3", lambda: metadata.get(
+            "/metadata", user=str(uuid.uuid4()), groups=None, query={"page": "homepage", "limit": "3"})))
 
         # Scopes: Feedback is the caller's own, and staff read every user's through the collection index.
         feedback = ApiClient(load_handler(env, {**environments["feedback"], **quiet}), "feedback")
