@@ -234,15 +234,12 @@ def _add_methods(
         public = op in props.access.public_operations
         # One permission per function, for this stage and method only; none for the console's test
         # invocations, which bypass the authorizer and would double the permissions.
-        integration = apigateway.LambdaIntegration(
-            functions[op], allow_test_invoke=False, cache_key_parameters=list(_PUBLIC_CACHE_KEYS[on_item]) if public else None
-        )
+        cache_keys = _public_cache_keys(props, on_item) if public else None
+        integration = apigateway.LambdaIntegration(functions[op], allow_test_invoke=False, cache_key_parameters=cache_keys)
         if not public:
             resource.add_method(ROUTES[op].method, integration, authorization_scopes=operation_scope_names(props, op) or None)
             continue
-        method = resource.add_method(
-            ROUTES[op].method, integration, request_parameters=dict.fromkeys(_PUBLIC_CACHE_KEYS[on_item], False)
-        )
+        method = resource.add_method(ROUTES[op].method, integration, request_parameters=dict.fromkeys(cache_keys, False))
         # The API's default method options carry the authorizer, which a method cannot decline through
         # add_method; its own CloudFormation resource says it takes no token.
         cfn_method: apigateway.CfnMethod = method.node.default_child
@@ -366,12 +363,16 @@ def _api_gateway_account(stack: Stack) -> Construct:
     return holder
 
 
-# What a public read's cache is keyed by, besides the path: the page (list), the representation a
-# conditional GET or a CORS origin asks for. Without them one caller's 304 or origin would be served to another.
-_PUBLIC_CACHE_KEYS = {
-    False: ("method.request.querystring.limit", "method.request.querystring.next", "method.request.header.If-None-Match", "method.request.header.Origin"),
-    True: ("method.request.path.id", "method.request.header.If-None-Match", "method.request.header.Origin"),
-}
+def _public_cache_keys(props: ServiceProps, on_item: bool) -> list[str]:
+    """What a public read's cache is keyed by: the item's id, or every query parameter a list takes (its page,
+    order and lookups), and the representation a conditional GET or a CORS origin asks for. Without any of
+    them one caller's answer (a 304, another page, another origin's) would be served to another. The
+    handler ignores other query parameters of a public read, so that the cache never keeps a 400 for them."""
+    headers = ["method.request.header.If-None-Match", "method.request.header.Origin"]
+    if on_item:
+        return ["method.request.path.id", *headers]
+    parameters = (*contract.QUERY_PARAMETERS["list"], *props.resource.indexes)
+    return [*(f"method.request.querystring.{name}" for name in parameters), *headers]
 # The methods each API serves without a token because a service named them in public_operations.
 _public_methods: weakref.WeakKeyDictionary[apigateway.RestApi, set[str]] = weakref.WeakKeyDictionary()
 

@@ -394,8 +394,10 @@ class _Checker:
                 raise self.fail("timestamp_attribute", shape.timestamp_attribute, "a name other than id_attribute's")
         self.item_schema(shape.item_schema)
         self.indexes(shape)
-        if shape.client_ids and Operation.UPDATE not in shape.operations:
-            raise self.fail("client_ids", True, "left out unless the service offers update (a PUT creates under the client's id)")
+        if shape.client_ids and not {Operation.UPDATE, Operation.CREATE} <= set(shape.operations):
+            raise self.fail(
+                "client_ids", True, "left out unless the service offers create and update (a PUT creates under the client's id)"
+            )
         if not 1 <= shape.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
             raise self.fail(
                 "max_body_bytes",
@@ -419,6 +421,8 @@ class _Checker:
             raise self.fail("indexes", list(shape.indexes), "distinct attribute names")
         for name in shape.indexes:
             self.attribute_name("indexes", name)
+            if name in contract.QUERY_PARAMETERS["list"]:
+                raise self.fail("indexes", name, f"attributes other than the list's own parameters ({', '.join(contract.QUERY_PARAMETERS['list'])})")
             if name in (shape.id_attribute, shape.timestamp_attribute):
                 raise self.fail("indexes", name, "client attributes: the id and the timestamp are found otherwise")
             properties = (shape.item_schema or {}).get("properties")
@@ -646,6 +650,18 @@ class _Checker:
                     "public_operations", [op.value for op in public],
                     f"operations without operation_groups or operation_scopes ({', '.join(guarded)} has them): a public "
                     "read has no token to check",
+                )
+        if props.resource.client_ids:
+            if read_all_groups or read_all_scopes:
+                raise self.fail(
+                    "client_ids", True,
+                    "left out with read_all_groups/read_all_scopes: a client's id is unique per owner only, and a "
+                    "reader of every owner's items gets an item by its id alone",
+                )
+            if props.api.operation_scopes.get(Operation.CREATE) != props.api.operation_scopes.get(Operation.UPDATE):
+                raise self.fail(
+                    "client_ids", True,
+                    "given with the same operation_scopes on create and update: a PUT that creates passes update's method",
                 )
         ttl = access.public_cache_ttl
         if ttl is not None:

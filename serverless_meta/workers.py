@@ -94,7 +94,7 @@ def change_filters(resource: str, region: str) -> list[dict[str, Any]]:
         }
 
     return [
-        written({"anything-but": [contract.WRITER_WORKER]}, in_this_region),
+        written({"anything-but": [contract.WRITER_WORKER, contract.WRITER_BACKFILL]}, in_this_region),
         written({"exists": False}, {}),
         {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys, "OldImage": {**no_expiry, **in_this_region}}},
     ]
@@ -201,6 +201,8 @@ def _worker_function(
     }
     if resource.timestamp_attribute:
         environment["TIMESTAMP_ATTRIBUTE"] = resource.timestamp_attribute
+    if resource.indexes:
+        environment["INDEXES"] = ",".join(resource.indexes)
     failed_messages = (
         "Lambda reads the queue and invokes the function synchronously: a message it fails goes back to "
         "the queue and, after max_receive_count receives, to the queue's own dead-letter queue. An "

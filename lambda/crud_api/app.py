@@ -105,7 +105,7 @@ def _caller(request: Request, operation: str) -> Caller:
     claims = request.claims
     subject = claims.get("sub")
     if not subject:
-        if operation in settings.public_operations and settings.item_scope == contract.SCOPE_SHARED:
+        if operation in _READS and operation in settings.public_operations and settings.item_scope == contract.SCOPE_SHARED:
             return Caller(SHARED_PARTITION, None)
         logger.warning("Request reached the handler without Cognito claims; is the authorizer attached?")
         raise HttpError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
@@ -133,6 +133,9 @@ def _partition(claims: Mapping[str, Any], subject: str) -> str:
             HTTPStatus.FORBIDDEN,
             f"{settings.resource} items belong to a {claim}, and your token carries none: ask for {claim} on your user",
         )
+    if "#" in value:
+        # Keys join a partition and an id with "#": tenant "acme" must never be a prefix of "acme#eu"'s keys.
+        raise HttpError(HTTPStatus.FORBIDDEN, f"A {claim} must not contain '#': ask for another value on your user")
     return f"{contract.TENANT_PARTITION_PREFIX}{value}"
 
 
@@ -256,6 +259,7 @@ def get_item(request: Request, _context: LambdaContext, item_id: str) -> Respons
 def replace_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
     caller, item_id = _caller(request, "update"), requests.parse_item_id(item_id, settings.resource, client_ids=settings.client_ids)
     if _creates(request):
+        _caller(request, "create")  # creating under an id of one's choosing is a create: its groups apply
         data = _body(request)
         try:
             created = service.create_at(caller.partition, item_id, data)
@@ -341,7 +345,10 @@ def dispatch(request: Request, context: LambdaContext) -> Response:
             return _json(HTTPStatus.METHOD_NOT_ALLOWED, {"message": "Method Not Allowed"}, {"Allow": ", ".join(allowed)})
         operation = _SERVED[request.method, on_item]
         known = contract.QUERY_PARAMETERS.get(operation, ()) + (settings.indexes if operation == "list" else ())
-        requests.check_query(request.query, known, f"{request.method} {request.path}")
+        if request.claims or operation not in settings.public_operations:
+            # A public read ignores the others instead: the gateway's cache keys it by the known ones only, and
+            # would serve a 400 for ?junk=1 to everybody asking without it.
+            requests.check_query(request.query, known, f"{request.method} {request.path}")
         return ROUTE_FUNCTIONS[operation](request, context, *matched.groups())
     return _json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 

@@ -41,6 +41,8 @@ write-back), so that a worker's own writes never come back to it as new work. It
 the marker existed have none until their next write."""
 WRITER_API = "api"
 WRITER_WORKER = "worker"
+WRITER_BACKFILL = "backfill"
+"""``serverless-meta backfill`` gave the item its index keys: no change of the item's, none for a worker."""
 WRITTEN_IN = "writtenIn"
 """The region whose API wrote the item last (Lambda's ``AWS_REGION``). A global table's replicas carry it
 with the item, so that each region's worker takes only the changes written in its own region and a

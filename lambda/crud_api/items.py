@@ -33,6 +33,7 @@ from crud_api.contract import (
     UPDATED_AT,
     VERSION,
     WRITER_API,
+    WRITER_BACKFILL,
     WRITTEN_BY,
     WRITTEN_IN,
     lookup_index,
@@ -219,6 +220,8 @@ class ItemService:
     ) -> Versioned:
         """Replace the client's attributes (only at one of ``versions``, if given); raises ItemNotFound or VersionMismatch."""
         lookups = self._lookup_keys(data, partition, item_id)
+        if self._settings.reads_every_owner:  # an item written before readers of all existed joins their index
+            lookups |= {COLLECTION_PARTITION_KEY: self._settings.resource, COLLECTION_SORT_KEY: item_id}
         try:
             stored = self._repository.update(
                 self._key(partition, item_id),
@@ -301,6 +304,8 @@ class ItemService:
         """
         slot = self._settings.indexes.index(attribute) + 1
         index_partition, index_sort = lookup_keys(slot)
+        if len(value.encode()) > MAX_LOOKUP_BYTES:  # no item holds such a value: DynamoDB would refuse the key
+            raise UnstorableValueError(f"{attribute} is at most {MAX_LOOKUP_BYTES} bytes in an item: no item matches")
         key_value = self._lookup_value(attribute, value)
         start = None
         if after is not None:
@@ -359,7 +364,8 @@ class ItemService:
                 counts["already indexed"] += 1
                 continue
             key = ItemKey(stored[PARTITION_KEY], stored[SORT_KEY])
-            written = self._repository.set_unless_written(key, missing, version=_version(stored))
+            # Marked as the backfill's, so that a worker does not take it for a change to work on.
+            written = self._repository.set_unless_written(key, {**missing, WRITTEN_BY: WRITER_BACKFILL}, version=_version(stored))
             counts["indexed" if written else "written meanwhile"] += 1
         return counts
 

@@ -208,11 +208,19 @@ def decode_owners_cursor(raw: str | None, *, client_ids: bool = False) -> tuple[
         position = json.loads(text) if text is not None else None
     except ValueError:
         position = None
-    if isinstance(position, list) and len(position) == 2 and all(isinstance(part, str) and part for part in position):
+    if (
+        isinstance(position, list)
+        and len(position) == 2
+        and all(isinstance(part, str) and 0 < len(part) <= _MAX_CURSOR_PART for part in position)
+    ):
         owner, item_id = position
         if valid_id(item_id, client_ids=client_ids):
             return owner, item_id
     raise _bad_cursor()
+
+
+# A partition (a sub, shared#<resource>, tenant#<value of at most 256>) or an id: longer is no cursor of ours.
+_MAX_CURSOR_PART = 512
 
 
 def _cursor_text(raw: str) -> str | None:

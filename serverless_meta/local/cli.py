@@ -138,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a DynamoDB server, e.g. local mode's (its startup prints it); default: AWS, with your credentials and region",
     )
     backfill.add_argument("--table-name", help="the table's name in AWS (default: the name the template gives it locally)")
+    backfill.add_argument("--region", help="the table's region in AWS (default: your AWS configuration's)")
     backfill.set_defaults(run=_backfill)
 
     document = commands.add_parser(
@@ -267,7 +268,7 @@ def _backfill(arguments: argparse.Namespace) -> int:
     else:
         import boto3
 
-        client = boto3.client("dynamodb")
+        client = boto3.client("dynamodb", region_name=arguments.region)
     service = items.ItemService(repository.ItemRepository(client, settings.table_name), settings)
     try:
         counts = service.backfill()

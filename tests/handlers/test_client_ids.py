@@ -29,7 +29,8 @@ def _someone() -> str:
 @pytest.fixture(scope="module")
 def named() -> Iterator[ApiClient]:
     template = template_of(lambda stack: ServerlessCrudApi(stack, "Pages", resource_name="pages", client_ids=True,
-                                                           item_schema={"type": "object"}))
+                                                           item_schema={"type": "object"},
+                                                           operation_groups={"create": ["writers"], "update": ["writers", "editors"]}))
     with pytest.MonkeyPatch.context() as env:
         moto_environment(env)
         with mock_aws():
@@ -40,8 +41,8 @@ def named() -> Iterator[ApiClient]:
 def test_a_put_with_if_none_match_star_creates_the_item_once_under_the_clients_id(named):
     alice = _someone()
 
-    created = named.put("/pages/homepage", {"layout": "grid"}, user=alice, headers={"If-None-Match": "*"})
-    again = named.put("/pages/homepage", {"layout": "list"}, user=alice, headers={"If-None-Match": "*"})
+    created = named.put("/pages/homepage", {"layout": "grid"}, user=alice, headers={"If-None-Match": "*"}, groups="writers")
+    again = named.put("/pages/homepage", {"layout": "list"}, user=alice, headers={"If-None-Match": "*"}, groups="writers")
     got = named.get("/pages/homepage", user=alice)
 
     assert created.status == 201 and created.json["id"] == "homepage" and created.headers["ETag"] == '"1"'
@@ -52,9 +53,9 @@ def test_a_put_with_if_none_match_star_creates_the_item_once_under_the_clients_i
 
 def test_another_owner_creates_their_own_item_under_the_same_id(named):
     alice, bob = _someone(), _someone()
-    named.put("/pages/about", {"by": "alice"}, user=alice, headers={"If-None-Match": "*"})
+    named.put("/pages/about", {"by": "alice"}, user=alice, headers={"If-None-Match": "*"}, groups="writers")
 
-    bobs = named.put("/pages/about", {"by": "bob"}, user=bob, headers={"If-None-Match": "*"})
+    bobs = named.put("/pages/about", {"by": "bob"}, user=bob, headers={"If-None-Match": "*"}, groups="writers")
 
     assert bobs.status == 201 and named.get("/pages/about", user=alice).json["by"] == "alice"
 
@@ -74,10 +75,19 @@ def test_an_id_outside_the_pattern_is_a_400_and_writes_nothing(named, item_id):
 def test_post_still_makes_server_ids_and_they_page_with_client_ids(named):
     alice = _someone()
     server = named.post("/pages", {"n": 1}, user=alice).json["id"]
-    named.put("/pages/zzz-last", {"n": 2}, user=alice, headers={"If-None-Match": "*"})
+    named.put("/pages/zzz-last", {"n": 2}, user=alice, headers={"If-None-Match": "*"}, groups="writers")
 
     first = named.get("/pages", user=alice, query={"limit": "1"}).json
     second = named.get("/pages", user=alice, query={"limit": "1", "next": first["next"]}).json
 
     assert uuid.UUID(server).version == 7
     assert [first["items"][0]["id"], second["items"][0]["id"]] == [server, "zzz-last"]
+
+
+def test_creating_under_ones_own_id_needs_the_create_operations_groups_not_only_updates(named):
+    before = boto3.client("dynamodb").scan(TableName=TABLE_NAME)["Count"]
+
+    answer = named.put("/pages/sneaky", {"x": 1}, user=_someone(), headers={"If-None-Match": "*"}, groups="editors")
+
+    assert answer.status == 403 and "writers may create" in answer.json["message"]
+    assert boto3.client("dynamodb").scan(TableName=TABLE_NAME)["Count"] == before

@@ -221,3 +221,35 @@ def test_a_tampered_cursor_of_every_owners_list_is_a_400(apis):
     answer = apis["notes"].get("/notes", user=_someone(), groups="staff", query={"next": "bm90LWEtY3Vyc29y"})
 
     assert answer.status == 400 and answer.dynamodb_calls == []
+
+
+def test_a_public_read_ignores_unknown_query_parameters_so_the_gateways_cache_never_keeps_a_400(apis):
+    """The stage's cache keys a public list by the parameters it takes: a 400 for ?junk=1 would be everybody's."""
+    pages = apis["pages"]
+
+    public = pages.get("/pages", user=None, query={"junk": "1", "limit": "1"})
+    signed_in = pages.get("/pages", user=_someone(), groups=None, query={"junk": "1"})
+
+    assert public.status == 200 and len(public.json["items"]) <= 1
+    assert signed_in.status == 400, "a signed-in read is never cached: it still names what it does not know"
+
+
+def test_a_tenant_value_with_a_hash_is_refused_so_no_tenant_prefixes_anothers_keys(apis):
+    answer = apis["orders"].get("/orders", user=_someone(), claims={TENANT: "acme#eu"})
+
+    assert answer.status == 403 and answer.dynamodb_calls == []
+
+
+def test_an_item_written_before_readers_of_all_joins_their_index_at_its_next_write(apis):
+    notes, owner = apis["notes"], _someone()
+    older = str(uuid.uuid4())
+    boto3.client("dynamodb").put_item(TableName=TABLE_NAME, Item={
+        "pk": {"S": owner}, "sk": {"S": f"notes#{older}"}, "id": {"S": older}, "data": {"M": {"text": {"S": "old"}}},
+        "createdAt": {"S": "2026-01-01T00:00:00.000Z"}, "updatedAt": {"S": "2026-01-01T00:00:00.000Z"},
+    })
+    staff = {"user": _someone(), "groups": "staff"}
+    assert notes.get(f"/notes/{older}", **staff).status == 404
+
+    notes.put(f"/notes/{older}", {"text": "rewritten"}, user=owner, groups=None)
+
+    assert notes.get(f"/notes/{older}", **staff).json["text"] == "rewritten"

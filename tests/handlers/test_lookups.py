@@ -179,3 +179,30 @@ def test_the_backfill_puts_items_written_before_the_index_into_it_and_leaves_the
     assert (found["id"], found["etag"]) == (older, '"4"'), "the backfill counts no write"
     by_staff = _looked_up(notes, "/notes", {"topic": "legacy"}, user=_someone(), groups="staff")
     assert [item["owner"] for item in by_staff] == [alice]
+
+
+def test_a_lookup_value_longer_than_any_item_holds_and_an_oversized_cursor_are_400s(apis):
+    notes = apis["notes"]
+    import base64
+    import json
+
+    too_long = notes.get("/notes", query={"topic": "x" * 3000}, user=_someone(), groups=None)
+    cursor = base64.urlsafe_b64encode(json.dumps(["p" * 5000, str(uuid.uuid4())]).encode()).decode().rstrip("=")
+    oversized = notes.get("/notes", query={"topic": "t", "next": cursor}, user=_someone(), groups="staff")
+
+    assert too_long.status == 400 and too_long.dynamodb_calls == []
+    assert oversized.status == 400 and oversized.dynamodb_calls == []
+
+
+def test_the_backfill_marks_what_it_writes_so_that_no_worker_takes_it_for_a_change(apis):
+    notes, alice = apis["notes"], _someone()
+    older = str(uuid.uuid4())
+    boto3.client("dynamodb").put_item(TableName=TABLE_NAME, Item={
+        "pk": {"S": alice}, "sk": {"S": f"notes#{older}"}, "id": {"S": older}, "data": {"M": {"topic": {"S": "marked"}}},
+        "createdAt": {"S": "2026-01-01T00:00:00.000Z"}, "updatedAt": {"S": "2026-01-01T00:00:00.000Z"},
+    })
+
+    notes.handler.service.backfill()
+
+    stored = boto3.client("dynamodb").get_item(TableName=TABLE_NAME, Key={"pk": {"S": alice}, "sk": {"S": f"notes#{older}"}})
+    assert stored["Item"]["writtenBy"] == {"S": "backfill"}

@@ -17,7 +17,7 @@ from tests.support import role_statements, synthesize
 def _build(stack: cdk.Stack) -> None:
     pages = ServerlessCrudApi(
         stack, "Pages", resource_name="pages", item_scope=ItemScope.SHARED, public_operations=["get", "list"],
-        public_cache_ttl=cdk.Duration.seconds(60), operation_groups={"create": ["editors"]},
+        public_cache_ttl=cdk.Duration.seconds(60), operation_groups={"create": ["editors"]}, indexes=["page"],
     )
     shared = dict(table=pages.table, encryption_key=pages.encryption_key, alarm_topic=pages.alarm_topic, api=pages.api)
     ServerlessCrudApi(stack, "Notes", resource_name="notes", read_all_groups=["staff"], **shared)
@@ -75,7 +75,8 @@ def test_public_reads_are_throttled_below_signed_in_callers_and_cached_by_page_v
     methods = _methods(template)
     keys = methods["GET /pages"]["Properties"]["Integration"]["CacheKeyParameters"]
     assert set(keys) == {"method.request.querystring.limit", "method.request.querystring.next",
-                         "method.request.header.If-None-Match", "method.request.header.Origin"}
+                         "method.request.querystring.order", "method.request.querystring.page",
+                         "method.request.header.If-None-Match", "method.request.header.Origin"}, "every parameter a list takes"
     assert "method.request.path.id" in methods["GET /pages/{id}"]["Properties"]["Integration"]["CacheKeyParameters"]
 
 
@@ -83,7 +84,7 @@ def test_readers_of_every_owners_items_query_the_tables_collection_index_and_not
     template.has_resource_properties(
         "AWS::DynamoDB::GlobalTable",
         {
-            "GlobalSecondaryIndexes": [
+            "GlobalSecondaryIndexes": Match.array_with([
                 {
                     "IndexName": "collection",
                     "KeySchema": [
@@ -92,7 +93,7 @@ def test_readers_of_every_owners_items_query_the_tables_collection_index_and_not
                     ],
                     "Projection": {"ProjectionType": "ALL"},
                 }
-            ]
+            ])
         },
     )
     for role, expected in (("NotesGetFunctionRole", {"dynamodb:GetItem", "dynamodb:Query"}), ("NotesListFunctionRole", {"dynamodb:Query"}),
@@ -219,5 +220,17 @@ def test_fails_if_indexes_name_attributes_that_cannot_be_looked_up(indexes, sche
     _fails("indexes", expected, indexes=indexes, **({"item_schema": schema} if schema else {}))
 
 
-def test_fails_if_clients_would_choose_ids_on_a_service_without_update():
-    _fails("client_ids", "left out unless the service offers update", client_ids=True, operations=["create", "get"])
+def test_fails_if_clients_would_choose_ids_on_a_service_without_create_and_update():
+    _fails("client_ids", "left out unless the service offers create and update", client_ids=True, operations=["create", "get"])
+    _fails("client_ids", "left out unless the service offers create and update", client_ids=True, operations=["update", "get"])
+
+
+def test_fails_if_client_ids_would_let_an_update_scope_create_or_meet_readers_of_all():
+    _fails("client_ids", "the same operation_scopes on create and update", client_ids=True,
+           operation_scopes={"create": ["write"]})
+    _fails("client_ids", "a client's id is unique per owner only", client_ids=True, read_all_groups=["staff"])
+
+
+@pytest.mark.parametrize("name", ["limit", "next", "order"])
+def test_fails_if_an_index_is_named_as_a_parameter_the_list_takes(name):
+    _fails("indexes", "attributes other than the list's own parameters", indexes=[name])

@@ -98,7 +98,7 @@ def test_the_pipe_keeps_the_resources_changes_written_in_its_region_not_by_the_w
     no_expiry = {"expiresAt": {"N": [{"exists": False}]}}
     here = {"$or": [{"writtenIn": {"S": ["eu-west-1"]}}, {"writtenIn": {"S": [{"exists": False}]}}]}
     assert _patterns(template) == [
-        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, "writtenBy": {"S": [{"anything-but": ["worker"]}]}, **here}}},
+        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, "writtenBy": {"S": [{"anything-but": ["worker", "backfill"]}]}, **here}}},
         {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, "writtenBy": {"S": [{"exists": False}]}}}},
         {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys, "OldImage": {**no_expiry, **here}}},
     ]

@@ -199,3 +199,27 @@ def test_each_change_reports_how_long_after_its_write_it_reached_the_worker(pipe
     (definition,) = [m for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"] if m["Name"] == "ChangeAge"]
     assert definition["Unit"] == "Seconds" and metrics["service"] == "notes"
     assert metrics["ChangeAge"] and all(0 <= age < 60 for age in metrics["ChangeAge"]), metrics["ChangeAge"]
+
+
+def test_a_backfills_write_never_reaches_the_worker(pipeline, apis, worker, alice):
+    """serverless-meta backfill only adds index keys: no change of the item's for a worker to work on."""
+    created = apis["notes"].post("/notes", {"text": "indexed later"}, user=alice).json
+    pipeline.deliver()
+    worker.CHANGES.clear()
+
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE_NAME, Key={"pk": {"S": alice}, "sk": {"S": f"notes#{created['id']}"}},
+        UpdateExpression="SET lookup1Pk = :k, writtenBy = :b", ExpressionAttributeValues={":k": {"S": "x"}, ":b": {"S": "backfill"}},
+    )
+
+    assert pipeline.deliver() == 0 and worker.CHANGES == []
+
+
+def test_a_worker_may_not_write_an_attribute_items_are_looked_up_by():
+    from crud_worker.changes import Change, ItemShape
+
+    shape = ItemShape(resource="notes", id_attribute="id", indexes=("topic",))
+    change = Change("create", "owner", "1", None, {"id": "1"}, 1, "e", _store=None, _sort_key="notes#1", _shape=shape)
+
+    with pytest.raises(ValueError, match="looked up by: topic"):
+        change.update({"topic": "x"})

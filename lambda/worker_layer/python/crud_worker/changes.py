@@ -35,6 +35,8 @@ class ItemShape:
     resource: str
     id_attribute: str
     timestamp_attribute: str | None = None
+    indexes: tuple[str, ...] = ()
+    """Attributes the API looks items up by: a worker may not write them (its write-back keeps no index keys)."""
 
     @property
     def server_owned(self) -> frozenset[str]:
@@ -92,6 +94,9 @@ class Change:
         owned = sorted(self._shape.server_owned.intersection(attributes))
         if owned:
             raise ValueError(f"a worker may not write server-owned attributes: {', '.join(owned)}")
+        indexed = sorted(set(self._shape.indexes).intersection(attributes))
+        if indexed:
+            raise ValueError(f"a worker may not write attributes items are looked up by: {', '.join(indexed)}")
         if not all(isinstance(name, str) and name for name in attributes):
             raise ValueError("attribute names must be non-empty strings")
         if not attributes:

@@ -44,6 +44,7 @@ shape = ItemShape(
     resource=os.environ["RESOURCE_NAME"],
     id_attribute=os.environ["ID_ATTRIBUTE"],
     timestamp_attribute=os.environ.get("TIMESTAMP_ATTRIBUTE") or None,
+    indexes=tuple(name for name in os.environ.get("INDEXES", "").split(",") if name),
 )
 # The one DynamoDB client, made once per execution environment; tests observe its requests here.
 store = ItemStore.for_table(os.environ["TABLE_NAME"])
