@@ -315,19 +315,15 @@ class ItemService:
                 index_partition: {"S": key_value},
                 index_sort: {"S": f"{owner}#{item_id}"},
             }
-        if partition is None:
-            page = self._repository.query_index_page(
-                lookup_index(slot), (index_partition, key_value), limit, exclusive_start=start, forward=oldest_first
-            )
-        else:
-            page = self._repository.query_index_prefix_page(
-                lookup_index(slot),
-                (index_partition, key_value),
-                (index_sort, f"{partition}#"),
-                limit,
-                exclusive_start=start,
-                forward=oldest_first,
-            )
+        page = self._repository.query_index_page(
+            lookup_index(slot),
+            (index_partition, key_value),
+            limit,
+            # Within the caller's reach: the sort keys of its partition's items; everybody's for readers of all.
+            sort_prefix=None if partition is None else (index_sort, f"{partition}#"),
+            exclusive_start=start,
+            forward=oldest_first,
+        )
         last = page.last_key
         return ItemPage(
             items=[self._public(stored) for stored in page.items],

@@ -245,45 +245,25 @@ class ItemRepository:
         partition: tuple[str, str],
         limit: int,
         *,
+        sort_prefix: tuple[str, str] | None = None,
         exclusive_start: Mapping[str, Any] | None = None,
         forward: bool = True,
     ) -> IndexPage:
-        """One page of a global secondary index's partition (``(attribute, value)``), in its sort-key order (or reversed)."""
-        name, value = partition
+        """One page of a global secondary index's partition (``(attribute, value)``), in its sort-key order (or
+        reversed); with ``sort_prefix`` (``(attribute, prefix)``), only the items whose sort key starts with it."""
+        (partition_name, partition_value) = partition
+        condition = "#partition = :partition"
+        names = {"#partition": partition_name}
+        values = {":partition": {"S": partition_value}}
+        if sort_prefix is not None:
+            condition += " AND begins_with(#sort, :prefix)"
+            names["#sort"], values[":prefix"] = sort_prefix[0], {"S": sort_prefix[1]}
         request: dict[str, Any] = {
             "TableName": self._table_name,
             "IndexName": index,
-            "KeyConditionExpression": "#partition = :partition",
-            "ExpressionAttributeNames": {"#partition": name},
-            "ExpressionAttributeValues": {":partition": {"S": value}},
-            "Limit": limit,
-            "ScanIndexForward": forward,
-        }
-        if exclusive_start is not None:
-            request["ExclusiveStartKey"] = dict(exclusive_start)
-        response = self._call("query", **request)
-        return IndexPage(
-            items=[_deserialize(item) for item in response.get("Items", [])], last_key=response.get("LastEvaluatedKey")
-        )
-
-    def query_index_prefix_page(
-        self,
-        index: str,
-        partition: tuple[str, str],
-        sort_prefix: tuple[str, str],
-        limit: int,
-        *,
-        exclusive_start: Mapping[str, Any] | None = None,
-        forward: bool = True,
-    ) -> IndexPage:
-        """One page of an index's partition whose sort keys start with a prefix (``(attribute, prefix)``)."""
-        (partition_name, partition_value), (sort_name, prefix) = partition, sort_prefix
-        request: dict[str, Any] = {
-            "TableName": self._table_name,
-            "IndexName": index,
-            "KeyConditionExpression": "#partition = :partition AND begins_with(#sort, :prefix)",
-            "ExpressionAttributeNames": {"#partition": partition_name, "#sort": sort_name},
-            "ExpressionAttributeValues": {":partition": {"S": partition_value}, ":prefix": {"S": prefix}},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
             "Limit": limit,
             "ScanIndexForward": forward,
         }

@@ -10,10 +10,12 @@ so these tests exercise the real wiring, not a hand-made copy of it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import sys
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -247,3 +249,18 @@ def load_handler(env: pytest.MonkeyPatch, variables: dict[str, str]) -> ModuleTy
     for name, value in variables.items():
         env.setenv(name, value)
     return importlib.import_module("crud_api.app")
+
+
+@contextlib.contextmanager
+def serving(template: dict, resources: Sequence[str]) -> Iterator[dict[str, ApiClient]]:
+    """Each named service of ``template`` (by resource), its handler loaded with the template's environment,
+    against a moto account that holds the template's table: a test module's own app."""
+    import boto3
+    from moto import mock_aws
+
+    with pytest.MonkeyPatch.context() as env:
+        moto_environment(env)
+        with mock_aws():
+            create_table_from_template(boto3.client("dynamodb"), template)
+            environments = service_environments(template)
+            yield {name: ApiClient(load_handler(env, environments[name]), name) for name in resources}

@@ -8,17 +8,9 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from serverless_meta import ServerlessCrudApi
-from tests.handlers.support import (
-    TABLE_NAME,
-    ApiClient,
-    create_table_from_template,
-    load_handler,
-    moto_environment,
-    service_environments,
-)
+from tests.handlers.support import TABLE_NAME, ApiClient, serving
 from tests.local.support import template_of
 
 
@@ -31,11 +23,8 @@ def named() -> Iterator[ApiClient]:
     template = template_of(lambda stack: ServerlessCrudApi(stack, "Pages", resource_name="pages", client_ids=True,
                                                            item_schema={"type": "object"},
                                                            operation_groups={"create": ["writers"], "update": ["writers", "editors"]}))
-    with pytest.MonkeyPatch.context() as env:
-        moto_environment(env)
-        with mock_aws():
-            create_table_from_template(boto3.client("dynamodb"), template)
-            yield ApiClient(load_handler(env, service_environments(template)["pages"]), "pages")
+    with serving(template, ("pages",)) as apis:
+        yield apis["pages"]
 
 
 def test_a_put_with_if_none_match_star_creates_the_item_once_under_the_clients_id(named):

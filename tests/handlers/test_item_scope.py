@@ -8,17 +8,9 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from serverless_meta import ItemScope, ServerlessCrudApi
-from tests.handlers.support import (
-    TABLE_NAME,
-    ApiClient,
-    create_table_from_template,
-    load_handler,
-    moto_environment,
-    service_environments,
-)
+from tests.handlers.support import TABLE_NAME, ApiClient, serving
 from tests.local.support import template_of
 
 TENANT = "custom:tenant"
@@ -41,12 +33,8 @@ def template() -> dict:
 
 @pytest.fixture(scope="module")
 def apis(template) -> Iterator[dict[str, ApiClient]]:
-    with pytest.MonkeyPatch.context() as env:
-        moto_environment(env)
-        with mock_aws():
-            create_table_from_template(boto3.client("dynamodb"), template)
-            environments = service_environments(template)
-            yield {name: ApiClient(load_handler(env, environments[name]), name) for name in ("pages", "orders", "notes")}
+    with serving(template, ("pages", "orders", "notes")) as apis:
+        yield apis
 
 
 def _someone() -> str:

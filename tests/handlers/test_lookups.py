@@ -8,17 +8,9 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from serverless_meta import ItemScope, ServerlessCrudApi
-from tests.handlers.support import (
-    TABLE_NAME,
-    ApiClient,
-    create_table_from_template,
-    load_handler,
-    moto_environment,
-    service_environments,
-)
+from tests.handlers.support import TABLE_NAME, ApiClient, serving
 from tests.local.support import template_of
 
 
@@ -33,12 +25,8 @@ def _build(stack) -> None:
 @pytest.fixture(scope="module")
 def apis() -> Iterator[dict[str, ApiClient]]:
     template = template_of(_build)
-    with pytest.MonkeyPatch.context() as env:
-        moto_environment(env)
-        with mock_aws():
-            create_table_from_template(boto3.client("dynamodb"), template)
-            environments = service_environments(template)
-            yield {name: ApiClient(load_handler(env, environments[name]), name) for name in ("notes", "pages", "orders")}
+    with serving(template, ("notes", "pages", "orders")) as apis:
+        yield apis
 
 
 def _someone() -> str:
