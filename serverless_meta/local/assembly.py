@@ -55,7 +55,12 @@ def synthesize(app_dir: Path, outdir: Path) -> Path:
 
 
 def load(assembly_dir: Path) -> LocalApp:
-    """Every stack template of the assembly, with its region."""
+    """Every stack template of the assembly, with its region.
+
+    Its paths are absolute from here on: a function's environment runs in its code directory, where a
+    path relative to the directory local mode started in (``--cdk-out cdk.out``) would lead nowhere.
+    """
+    assembly_dir = Path(assembly_dir).resolve()
     manifest_file = assembly_dir / "manifest.json"
     if not manifest_file.exists():
         raise SynthesisError(f"{assembly_dir} holds no cloud assembly (no manifest.json)")

@@ -158,7 +158,8 @@ def _app_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _state_dir(arguments: argparse.Namespace) -> Path:
-    return arguments.state_dir or arguments.app_dir / ".serverless-meta"
+    """Absolute, as every path local mode hands to an environment's process (which runs elsewhere)."""
+    return (arguments.state_dir or arguments.app_dir / ".serverless-meta").resolve()
 
 
 def _app(arguments: argparse.Namespace, *, reuse: bool) -> LocalApp:

@@ -190,3 +190,37 @@ def test_stopping_during_synthesis_leaves_no_process_behind(hello_app, tmp_path)
     assert server.stop() == 130, server.log()
     assert server.group_is_gone(), "the app being synthesized is stopped too"
     assert "Traceback" not in server.log()
+
+
+@pytest.mark.parametrize("app", ["a plain CDK app", "the sample app"])
+def test_a_relative_cdk_out_serves_as_an_absolute_one(app, hello_app, tmp_path, token_for):
+    """`cdk synth`, then `serverless-meta local --cdk-out cdk.out` as anyone types it: every function failed
+    INIT (its code in cdk.out/asset.<hash>, a path relative to a directory its process had left), all 502."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    app_dir = hello_app if app == "a plain CDK app" else ROOT
+    out = tmp_path / "cdk.out"  # staged assets, as `cdk synth` makes them
+    env = {**os.environ, "CDK_OUTDIR": str(out), "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([sys.executable, "app.py"], cwd=app_dir, env=env, check=True, capture_output=True, timeout=300)
+    assert any(path.name.startswith("asset.") for path in out.iterdir()), "the code is staged into the assembly"
+
+    relative = LocalServerProcess("--cdk-out", "cdk.out", app_dir=tmp_path, state_dir=tmp_path / "state")
+    try:
+        if app == "a plain CDK app":
+            reply = relative.request("GET", "/dev/relative?x=1")
+            assert (reply.status, reply.json["name"]) == (200, "public"), relative.log()
+        else:
+            from serverless_meta.local import assembly
+            from serverless_meta.local.cognito import LocalUserPools
+
+            pools = LocalUserPools(assembly.load(out).user_pools, tmp_path / "state")
+            (pool,) = pools.pools
+            token = pools.issue_id_token(pool, "relative-user")
+            reply = relative.request("GET", "/prod/feedback", token=token)
+            assert reply.status == 200, relative.log()
+    finally:
+        assert relative.stop() == 0
