@@ -66,6 +66,7 @@ COLLECTION_PARTITION_KEY = "collectionPk"
 COLLECTION_SORT_KEY = "collectionSk"
 """The item's id."""
 OWNER_ATTRIBUTE = "owner"
+"""In responses of a service with readers of every owner's items: whose item it is (the owner's ``sub``)."""
 
 # Lookups by declared attributes (``indexes``): the n-th declared attribute of every service on a table
 # shares the table's index ``lookup<n>``, whose keys say the resource and the attribute, so services
@@ -85,7 +86,6 @@ def lookup_keys(slot: int) -> tuple[str, str]:
     """The partition and sort key attributes of ``lookup_index(slot)``."""
     return f"lookup{slot}Pk", f"lookup{slot}Sk"
 
-"""In responses of a service with readers of every owner's items: whose item it is (the owner's ``sub``)."""
 
 STORED_ATTRIBUTES = frozenset(
     {
