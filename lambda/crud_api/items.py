@@ -219,9 +219,8 @@ class ItemService:
         self, partition: str, item_id: str, data: Mapping[str, Any], *, versions: Collection[int] | None = None
     ) -> Versioned:
         """Replace the client's attributes (only at one of ``versions``, if given); raises ItemNotFound or VersionMismatch."""
-        lookups = self._lookup_keys(data, partition, item_id)
-        if self._settings.reads_every_owner:  # an item written before readers of all existed joins their index
-            lookups |= {COLLECTION_PARTITION_KEY: self._settings.resource, COLLECTION_SORT_KEY: item_id}
+        # An item written before the service had its indexes or readers of all joins them at this write.
+        index_keys = self._index_keys(data, partition, item_id)
         try:
             stored = self._repository.update(
                 self._key(partition, item_id),
@@ -230,11 +229,11 @@ class ItemService:
                     UPDATED_AT: _iso(self._clock()),
                     WRITTEN_BY: WRITER_API,
                     WRITTEN_IN: self._settings.region,
-                    **lookups,
+                    **index_keys,
                 },
                 versions=versions,
                 # An attribute the replace leaves out is no longer found by it.
-                remove=[key for slot in range(1, len(self._settings.indexes) + 1) for key in lookup_keys(slot) if key not in lookups],
+                remove=[key for slot in range(1, len(self._settings.indexes) + 1) for key in lookup_keys(slot) if key not in index_keys],
             )
         except ConditionFailed as failed:
             raise _why(failed) from None
@@ -335,9 +334,7 @@ class ItemService:
         """The index keys a write would give this stored item now that it lacks (an item written before the
         service gained its indexes or its readers of all): the backfill sets them."""
         partition, item_id = stored[PARTITION_KEY], stored[SORT_KEY].removeprefix(self._prefix)
-        keys = self._lookup_keys(stored.get(DATA_ATTRIBUTE, {}), partition, item_id)
-        if self._settings.reads_every_owner:
-            keys |= {COLLECTION_PARTITION_KEY: self._settings.resource, COLLECTION_SORT_KEY: item_id}
+        keys = self._index_keys(stored.get(DATA_ATTRIBUTE, {}), partition, item_id)
         return {name: value for name, value in keys.items() if stored.get(name) != value}
 
     def backfill(self) -> dict[str, int]:
@@ -365,9 +362,12 @@ class ItemService:
             counts["indexed" if written else "written meanwhile"] += 1
         return counts
 
-    def _lookup_keys(self, data: Mapping[str, Any], partition: str, item_id: str) -> dict[str, str]:
-        """The index keys of an item's declared attributes that hold a string or a number."""
+    def _index_keys(self, data: Mapping[str, Any], partition: str, item_id: str) -> dict[str, str]:
+        """The keys of every index the item belongs in: the collection index (with readers of every owner's
+        items), and the lookup index of each declared attribute that holds a string or a number."""
         keys = {}
+        if self._settings.reads_every_owner:
+            keys |= {COLLECTION_PARTITION_KEY: self._settings.resource, COLLECTION_SORT_KEY: item_id}
         for slot, attribute in enumerate(self._settings.indexes, start=1):
             text = _lookup_text(data.get(attribute))
             if text is None:
@@ -395,11 +395,8 @@ class ItemService:
             VERSION: 1,
             WRITTEN_BY: WRITER_API,
             WRITTEN_IN: self._settings.region,
+            **self._index_keys(data, partition, item_id),
         }
-        if self._settings.reads_every_owner:
-            stored[COLLECTION_PARTITION_KEY] = self._settings.resource
-            stored[COLLECTION_SORT_KEY] = item_id
-        stored.update(self._lookup_keys(data, partition, item_id))
         if self._settings.timestamp_attribute:
             stored[self._settings.timestamp_attribute] = int(now.timestamp())
         return item_id, stored

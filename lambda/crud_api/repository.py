@@ -157,9 +157,7 @@ class ItemRepository:
     def insert_by_update(self, key: ItemKey, attributes: Mapping[str, Any]) -> None:
         """Store a new item with an UpdateItem (the replace's action), only where none is: an id the client
         chose. Raises ConditionFailed with the item that is there."""
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
-        assignments = [f"{name} = {value}" for name, value in zip(names, values, strict=True)]
+        assignments, names, values = _assignments(attributes)
         self._conditional(
             "update_item",
             TableName=self._table_name,
@@ -189,9 +187,7 @@ class ItemRepository:
         ``versions``: the write happens only if the item's version is one of these (0: an item written
         before versions existed). Raises ConditionFailed with the item as it is (None if there is none).
         """
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
-        assignments = [f"{name} = {value}" for name, value in zip(names, values, strict=True)]
+        assignments, names, values = _assignments(attributes)
         assignments.append("#version = if_not_exists(#version, :zero) + :one")
         removed = {f"#r{i}": name for i, name in enumerate(remove)}
         expression = f"SET {', '.join(assignments)}" + (f" REMOVE {', '.join(removed)}" if removed else "")
@@ -308,15 +304,14 @@ class ItemRepository:
     def set_unless_written(self, key: ItemKey, attributes: Mapping[str, Any], *, version: int) -> bool:
         """Set ``attributes`` on the item if it is still at ``version`` (nobody wrote it since it was read),
         without counting a write; whether it was set."""
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
+        assignments, names, values = _assignments(attributes)
         condition, condition_values = _version_condition([version])
         try:
             self._conditional(
                 "update_item",
                 TableName=self._table_name,
                 Key=key.as_attributes(),
-                UpdateExpression="SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)),
+                UpdateExpression=f"SET {', '.join(assignments)}",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={**names, **_VERSION_NAME},
                 ExpressionAttributeValues={**values, **condition_values},
@@ -426,6 +421,13 @@ class ItemRepository:
             if code == "ValidationException" and "Item size has exceeded" in error.response["Error"].get("Message", ""):
                 raise UnstorableValueError(_TOO_LARGE_ITEM) from error
             raise
+
+
+def _assignments(attributes: Mapping[str, Any]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """``attributes`` as an UpdateExpression's SET assignments, with their names and serialized values."""
+    names = {f"#a{i}": name for i, name in enumerate(attributes)}
+    values = {f":v{i}": value for i, value in enumerate(_serialize(attributes).values())}
+    return [f"{name} = {value}" for name, value in zip(names, values, strict=True)], names, values
 
 
 def _version_condition(versions: Collection[int] | None) -> tuple[str, dict[str, Any]]:
