@@ -373,6 +373,8 @@ def _public_cache_keys(props: ServiceProps, on_item: bool) -> list[str]:
         return ["method.request.path.id", *headers]
     parameters = (*contract.QUERY_PARAMETERS["list"], *props.resource.indexes)
     return [*(f"method.request.querystring.{name}" for name in parameters), *headers]
+
+
 # The methods each API serves without a token because a service named them in public_operations.
 _public_methods: weakref.WeakKeyDictionary[apigateway.RestApi, set[str]] = weakref.WeakKeyDictionary()
 

@@ -10,8 +10,8 @@ from serverless_meta import defaults
 from serverless_meta.handlers.crud_api import contract
 from serverless_meta.props import ServiceProps, made_by_a_service
 
-_INDEX_MARKER = "ServerlessMetaCollectionIndex"
-_LOOKUP_MARKER = "ServerlessMetaLookupIndex"
+# A child construct of a table that says one of its indexes was added (its id ends with the index's name).
+_INDEX_MARKER = "ServerlessMetaIndex-"
 
 
 def build_table(scope: Construct, props: ServiceProps) -> dynamodb.TableV2:
@@ -43,17 +43,7 @@ def build_lookup_indexes(scope: Construct, props: ServiceProps, *, table: dynamo
         )
         return
     for slot in range(1, count + 1):
-        marker = f"{_LOOKUP_MARKER}{slot}"
-        if table.node.try_find_child(marker) is not None:
-            continue
-        partition_key, sort_key = contract.lookup_keys(slot)
-        table.add_global_secondary_index(
-            index_name=contract.lookup_index(slot),
-            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
-        Construct(table, marker)
+        _add_index_once(table, contract.lookup_index(slot), *contract.lookup_keys(slot))
 
 
 def build_collection_index(scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2) -> None:
@@ -74,12 +64,19 @@ def build_collection_index(scope: Construct, props: ServiceProps, *, table: dyna
             "all attributes projected): the table passed as table= must have it",
         )
         return
-    if table.node.try_find_child(_INDEX_MARKER) is not None:
+    _add_index_once(table, contract.COLLECTION_INDEX, contract.COLLECTION_PARTITION_KEY, contract.COLLECTION_SORT_KEY)
+
+
+def _add_index_once(table: dynamodb.ITableV2, name: str, partition_key: str, sort_key: str) -> None:
+    """A global secondary index of string keys projecting every attribute, unless another service on the
+    table added it already: a table takes each index once."""
+    marker = f"{_INDEX_MARKER}{name}"
+    if table.node.try_find_child(marker) is not None:
         return
     table.add_global_secondary_index(
-        index_name=contract.COLLECTION_INDEX,
-        partition_key=dynamodb.Attribute(name=contract.COLLECTION_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
-        sort_key=dynamodb.Attribute(name=contract.COLLECTION_SORT_KEY, type=dynamodb.AttributeType.STRING),
+        index_name=name,
+        partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING),
         projection_type=dynamodb.ProjectionType.ALL,
     )
-    Construct(table, _INDEX_MARKER)  # a table takes each index once; this says it has it (it makes no resource)
+    Construct(table, marker)  # says the table has it; makes no resource
