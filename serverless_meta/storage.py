@@ -69,7 +69,9 @@ def build_collection_index(scope: Construct, props: ServiceProps, *, table: dyna
 
 def _add_index_once(table: dynamodb.ITableV2, name: str, partition_key: str, sort_key: str) -> None:
     """A global secondary index of string keys projecting every attribute, unless another service on the
-    table added it already: a table takes each index once."""
+    table added it already: a table takes each index once. A deployed table gains at most one per update
+    ("You can create or delete only one global secondary index per UpdateTable operation": DynamoDB's
+    UpdateTable API reference), which the CHANGELOG tells upgraders."""
     marker = f"{_INDEX_MARKER}{name}"
     if table.node.try_find_child(marker) is not None:
         return
