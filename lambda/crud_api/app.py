@@ -257,8 +257,10 @@ def get_item(request: Request, _context: LambdaContext, item_id: str) -> Respons
 
 
 def replace_item(request: Request, _context: LambdaContext, item_id: str) -> Response:
-    caller, item_id = _caller(request, "update"), requests.parse_item_id(item_id, settings.resource, client_ids=settings.client_ids)
-    if _creates(request):
+    caller = _caller(request, "update")
+    creates = _creates(request)  # before the id: a PUT that would create on a server-id service says POST
+    item_id = requests.parse_item_id(item_id, settings.resource, client_ids=settings.client_ids)
+    if creates:
         _caller(request, "create")  # creating under an id of one's choosing is a create: its groups apply
         data = _body(request)
         try:

@@ -143,9 +143,10 @@ def test_a_cursor_of_another_callers_lookup_is_a_400(apis):
 
 
 def test_without_client_ids_a_put_that_would_create_is_a_400_pointing_at_post(apis):
-    answer = apis["notes"].put(f"/notes/{uuid.uuid4()}", {"x": 1}, user=_someone(), groups=None, headers={"If-None-Match": "*"})
+    for item_id in (str(uuid.uuid4()), "homepage"):  # a name, as a client trying to choose one would send
+        answer = apis["notes"].put(f"/notes/{item_id}", {"x": 1}, user=_someone(), groups=None, headers={"If-None-Match": "*"})
 
-    assert answer.status == 400 and "POST /notes" in answer.json["message"] and answer.dynamodb_calls == []
+        assert answer.status == 400 and "POST /notes" in answer.json["message"] and answer.dynamodb_calls == []
 
 
 def test_the_backfill_puts_items_written_before_the_index_into_it_and_leaves_their_version(apis):
