@@ -88,6 +88,7 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
         rest_api_name=Names.unique_resource_name(scope, separator="-", max_length=255),
         description=f"{props.resource.name}: CRUD over the caller's items",
         endpoint_types=[apigateway.EndpointType.REGIONAL],
+        disable_execute_api_endpoint=props.edge.disable_execute_api_endpoint or None,
         cloud_watch_role=False,
         default_method_options=apigateway.MethodOptions(
             authorizer=authorizer,
@@ -108,6 +109,8 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
             **_METHOD_LOGGING_AND_METRICS,
         ),
     )
+    if props.edge.disable_execute_api_endpoint:
+        api.node.try_remove_child("Endpoint")  # the stack's output of the URL that no longer answers
     if settings.cloud_watch_role:
         api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(scope)))
     if props.access.public_cache_ttl is not None:
@@ -162,19 +165,53 @@ class _MethodSetting(NamedTuple):
 
 
 def _method_settings_by_path(props: ServiceProps) -> dict[str, _MethodSetting]:
-    """The stage's settings of the service's methods that have their own, by method path, e.g. ``/metadata/{id}/PUT``:
-    ``operation_throttling``, and a public read's lower throttle and cache."""
+    """The stage's settings of the service's methods, by method path, e.g. ``/metadata/{id}/PUT``: the
+    throttling each method's function can serve (``operation_throttling`` where given), and a public
+    read's lower throttle and cache."""
     collection_path = f"/{props.resource.name}"
     access = props.access
+    servable = admitted(props.functions.reserved_concurrency)
     settings = {}
     for op in props.resource.operations:
         public = op in access.public_operations
-        throttle = props.api.operation_throttling.get(op) or (defaults.PUBLIC_THROTTLING if public else None)
-        if throttle is None:
+        # The stage's limits are every method's already: a method needs its own only to go lower.
+        lower = [limit for limit in (servable, defaults.PUBLIC_THROTTLING if public else None) if limit is not None]
+        if op in props.api.operation_throttling:
+            throttle = props.api.operation_throttling[op]
+        elif lower:
+            throttle = _lowest(props.api.throttling, *lower)
+        else:
             continue
         path = f"{collection_path}{'/{id}' if ROUTES[op].on_item else ''}/{ROUTES[op].method}"
         settings[path] = _MethodSetting(throttle, access.public_cache_ttl if public else None)
     return settings
+
+
+def admitted(environments: int | None) -> apigateway.ThrottleSettings | None:
+    """What a method may admit so that its function, with ``environments`` reserved, is not asked for more.
+
+    API Gateway answers an invocation that Lambda rejects (the function at its reserved concurrency) with
+    ``500 {"message": "Internal server error"}``, which no gateway response type tells from a fault
+    (AWS Lambda Developer Guide, "Handling Lambda errors with an API Gateway API": "If the Lambda API
+    rejects the invocation request, API Gateway returns a 500 error code"). The gateway's own throttle is
+    a 429 a client may retry. Requests arriving at once take half the environments (the burst); the
+    rate fills the other half for as long as a request holds one (``defaults.REQUEST_SECONDS``, Little's
+    law: in flight = rate x time in flight). None (no reserved concurrency): the stage's limits apply.
+    """
+    if environments is None:
+        return None
+    burst = max(1, environments // 2)
+    return apigateway.ThrottleSettings(
+        burst_limit=burst, rate_limit=max(environments - burst, 0.5) / defaults.REQUEST_SECONDS
+    )
+
+
+def _lowest(*limits: apigateway.ThrottleSettings | None) -> apigateway.ThrottleSettings:
+    """Each of rate and burst at the lowest any of ``limits`` sets."""
+    given = [limit for limit in limits if limit is not None]
+    rates = [limit.rate_limit for limit in given if limit.rate_limit is not None]
+    bursts = [limit.burst_limit for limit in given if limit.burst_limit is not None]
+    return apigateway.ThrottleSettings(rate_limit=min(rates, default=None), burst_limit=min(bursts, default=None))
 
 
 def _method_options(setting: _MethodSetting) -> apigateway.MethodDeploymentOptions:
@@ -258,8 +295,17 @@ def _add_methods(
 
 
 def _add_gateway_responses(api: apigateway.RestApi, cors_allow_origins: Sequence[str]) -> None:
-    """Unknown routes are a JSON 404; with CORS, browsers can read the gateway's own errors."""
+    """Unknown routes are a JSON 404; the gateway's throttle says when to retry; with CORS, browsers can
+    read the gateway's own errors."""
     error_headers = _gateway_error_cors_headers(cors_allow_origins)
+    api.add_gateway_response(
+        "Throttled",
+        type=apigateway.ResponseType.THROTTLED,
+        status_code="429",
+        # A method's bucket refills at least one request a second (see admitted()) for a client that waits.
+        response_headers={**error_headers, "Retry-After": "'1'"},
+        templates={"application/json": '{"message": "Too Many Requests"}'},
+    )
     api.add_gateway_response(
         "NotFound",
         type=apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,

@@ -12,18 +12,21 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from serverless_meta import defaults
 from serverless_meta.api import build_api, build_usage_plan
+from serverless_meta.domain import build_domain
 from serverless_meta.edge import build_edge
 from serverless_meta.encryption import build_service_key
 from serverless_meta.functions import build_aliases, build_function_logs, build_functions
@@ -119,6 +122,10 @@ class ServerlessCrudApi(Construct):
         waf: bool = False,
         web_acl_arn: str | None = None,
         waf_rate_limit: int | None = None,
+        domain_name: str | None = None,
+        certificate: acm.ICertificate | None = None,
+        hosted_zone: route53.IHostedZone | None = None,
+        disable_execute_api_endpoint: bool = False,
         usage_plan: apigateway.UsagePlanProps | None = None,
         stage_name: str | None = None,
         alarm_thresholds: AlarmThresholds = AlarmThresholds(),
@@ -223,11 +230,11 @@ class ServerlessCrudApi(Construct):
         :param memory_size: Memory of each function, in MiB.
             :default: 256
         :param reserved_concurrency: Concurrent executions reserved for (and capping) each function, so
-            that one service cannot starve the account or flood the table. The account's concurrency
-            quota must leave 100 unreserved: the sample app's 7 functions at 10 need a quota of 170 (the
-            usual 1,000 fits 90 such functions; a new account's may be lower). None leaves the functions
-            on the account's shared pool.
-            :default: 10
+            that one service cannot starve the account or flood the table; its method admits no more
+            requests in flight (half as burst, the rest as rate), so overload is the gateway's 429.
+            The account's concurrency quota must leave 100 unreserved: the sample app's 7 functions at 20
+            need a quota of 240. None leaves the functions on the account's shared pool.
+            :default: 20
         :param provisioned_concurrency: Execution environments to keep initialized for chosen operations,
             e.g. ``{"get": 5}``, for latency-sensitive routes: the function is published as a version with
             an alias ``live`` holding that many environments, and API Gateway invokes the alias. Billed
@@ -246,8 +253,9 @@ class ServerlessCrudApi(Construct):
             :default: three months
         :param throttling: The stage's steady-state rate (requests per second) and burst.
             :default: rate 50, burst 100; with ``api``, that API's
-        :param operation_throttling: Rate and burst for single operations, overriding ``throttling``.
-            :default: - every operation uses ``throttling``
+        :param operation_throttling: Rate and burst for single operations; burst plus 0.1 s of rate at
+            most ``reserved_concurrency``.
+            :default: - burst half of ``reserved_concurrency``, rate 5 times it, within ``throttling``
         :param cors_allow_origins: Origins that browsers may call the API from.
             :default: - no CORS: browsers on other origins cannot call the API; with ``api``, that API's origins
         :param waf: Put a new WAF web ACL in front of the stage: AWS's common, known-bad-inputs and IP
@@ -258,6 +266,18 @@ class ServerlessCrudApi(Construct):
         :param waf_rate_limit: Requests per IP per 5 minutes above which the new web ACL blocks that IP
             (with ``waf=True`` only).
             :default: 1000
+        :param domain_name: A custom domain for the API, e.g. ``api.example.com``: regional, TLS 1.2 at
+            least, the whole API mapped at its root (every service on it keeps its paths). Needs
+            ``certificate`` or ``hosted_zone``. Not with ``api`` (that API's domain serves).
+            :default: - the execute-api URL only
+        :param certificate: The certificate for ``domain_name``, in the stack's region.
+            :default: - one made and validated through DNS in ``hosted_zone``
+        :param hosted_zone: The Route 53 zone ``domain_name`` is in: an alias record points the name at
+            the domain (and the certificate is validated there when none is given).
+            :default: - no DNS record: point your DNS at the domain's regional name yourself
+        :param disable_execute_api_endpoint: Switch off the ``execute-api`` URL, so that clients reach the
+            API through ``domain_name`` only.
+            :default: False
         :param usage_plan: Require an API key (as well as the Cognito token) on every method, for machine
             clients metered per key: a usage plan with these props is made for the stage, and keys are
             added to it (``service.usage_plan.add_api_key(...)``).
@@ -342,7 +362,15 @@ class ServerlessCrudApi(Construct):
                     cognito_domain_prefix=cognito_domain_prefix,
                     shared_api=api,
                 ),
-                edge=EdgeProps(waf=waf, web_acl_arn=web_acl_arn, waf_rate_limit=waf_rate_limit),
+                edge=EdgeProps(
+                    waf=waf,
+                    web_acl_arn=web_acl_arn,
+                    waf_rate_limit=waf_rate_limit,
+                    domain_name=domain_name,
+                    certificate=certificate,
+                    hosted_zone=hosted_zone,
+                    disable_execute_api_endpoint=disable_execute_api_endpoint,
+                ),
                 monitoring=MonitoringProps(alarm_topic=alarm_topic, alarm_email=alarm_email, thresholds=alarm_thresholds),
                 encryption_key=encryption_key,
                 worker=worker,
@@ -392,6 +420,7 @@ class ServerlessCrudApi(Construct):
         )
         self.usage_plan: apigateway.UsagePlan | None = build_usage_plan(self, props, api=self.api)
         self.web_acl: wafv2.CfnWebACL | None = build_edge(self, props, api=self.api, key=self.encryption_key)
+        self.domain: apigateway.DomainName | None = build_domain(self, props, api=self.api)
         self.worker: ServiceWorker | None = build_worker(
             self, props, table=self.table, key=self.encryption_key, layer=layer, log_group=log_group
         )

@@ -27,7 +27,7 @@ RECOVERY_PERIOD_DAYS = 35
 BACKUP_RETENTION = Duration.days(35)
 MEMORY_SIZE = 256
 TIMEOUT = Duration.seconds(10)
-RESERVED_CONCURRENCY = 10
+RESERVED_CONCURRENCY = 20
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 STAGE_NAME = "prod"
 CLOUD_WATCH_ROLE = True
@@ -39,6 +39,9 @@ METRICS_NAMESPACE = "ServerlessMeta"
 # A public read (public_operations) needs no token, so nothing but its throttle stands between it and
 # anyone's script: lower than a signed-in caller's stage default, unless operation_throttling says otherwise.
 PUBLIC_THROTTLING = apigateway.ThrottleSettings(rate_limit=10, burst_limit=20)
+# How long a request holds its function's environment, on average, as what a method admits assumes
+# (api.admitted): the handlers take 10-30 ms warm; a cold start holds one for a few hundred.
+REQUEST_SECONDS = 0.1
 # The smallest stage cache API Gateway offers, for public_cache_ttl.
 PUBLIC_CACHE_SIZE = "0.5"
 WORKER_TIMEOUT = Duration.seconds(30)

@@ -20,11 +20,13 @@ from typing import Any
 
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -168,6 +170,36 @@ class DataProps:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """How CodeDeploy moves each function's ``live`` alias to a new version: a canary, linear steps, or all
+    at once, rolled back when the service's own alarms fire meanwhile.
+
+    ``Deployment.canary(10, minutes=5)`` sends 10% of requests to the new version for 5 minutes, then
+    all; ``Deployment.linear(10, every_minutes=1)`` adds 10% a minute; ``Deployment.all_at_once()``
+    moves it at once (a pre-traffic check and the rollback still apply). ``pre_traffic``: a function of
+    yours that CodeDeploy runs before any traffic moves; it reports its verdict with
+    ``codedeploy:PutLifecycleEventHookExecutionStatus``, and a failure stops the deployment.
+    """
+
+    kind: str
+    percent: int = 100
+    minutes: int = 0
+    pre_traffic: lambda_.IFunction | None = None
+
+    @classmethod
+    def canary(cls, percent: int, *, minutes: int, pre_traffic: lambda_.IFunction | None = None) -> Deployment:
+        return cls("canary", percent, minutes, pre_traffic)
+
+    @classmethod
+    def linear(cls, percent: int, *, every_minutes: int, pre_traffic: lambda_.IFunction | None = None) -> Deployment:
+        return cls("linear", percent, every_minutes, pre_traffic)
+
+    @classmethod
+    def all_at_once(cls, *, pre_traffic: lambda_.IFunction | None = None) -> Deployment:
+        return cls("all_at_once", pre_traffic=pre_traffic)
+
+
+@dataclass(frozen=True)
 class FunctionProps:
     """How each operation's function runs."""
 
@@ -181,11 +213,16 @@ class FunctionProps:
     """Environments kept initialized for these operations' functions, behind the alias API Gateway invokes."""
     snap_start: tuple[Operation, ...] = ()
     """Operations whose functions start from a snapshot of their initialized environment (SnapStart)."""
+    deployment: Deployment | None = None
+    """How CodeDeploy moves every function's alias to a new version; None: at once, by CloudFormation."""
 
     @property
     def aliased(self) -> tuple[Operation, ...]:
         """Operations whose function API Gateway invokes through a published version's alias."""
-        return tuple(op for op in Operation if op in self.provisioned_concurrency or op in self.snap_start)
+        return tuple(
+            op for op in Operation
+            if op in self.provisioned_concurrency or op in self.snap_start or self.deployment is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -231,11 +268,15 @@ class AccessProps:
 
 @dataclass(frozen=True)
 class EdgeProps:
-    """A WAF web ACL in front of the stage: a new one, an existing one, or none."""
+    """What is in front of the stage: a WAF web ACL (a new one, an existing one, or none), and a custom domain."""
 
     waf: bool
     web_acl_arn: str | None
     waf_rate_limit: int | None
+    domain_name: str | None = None
+    certificate: acm.ICertificate | None = None
+    hosted_zone: route53.IHostedZone | None = None
+    disable_execute_api_endpoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,6 +312,8 @@ _GROUP_NAME = re.compile(r"^[^,\s]{1,128}$")
 # Cognito's custom scope names (RFC 6749's scope-token, less the "/" that joins it to the resource server).
 _SCOPE_NAME = re.compile(r"^[\x21\x23-\x2e\x30-\x5b\x5d-\x7e]{1,256}$")
 _DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# A DNS host name of two labels or more, lower case (API Gateway keeps custom domain names in lower case).
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
 # "The default TTL value for API caching is 300 seconds. The maximum TTL value is 3600 seconds" (API Gateway's
 # "Cache settings for REST APIs").
@@ -322,11 +365,13 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
     check.resource(props.resource)
     check.data(Stack.of(scope), props.data)
     check.functions(props.functions)
+    check.operation_throttling(props.api.operation_throttling, props.functions.reserved_concurrency)
     check.region(Stack.of(scope), props.functions)
     check.api(props.api)
     props = dataclasses.replace(props, api=check.shared_api(scope, props) if props.api.shared_api else _own_api(props.api))
     props = dataclasses.replace(props, access=check.access(props.access, props))
     check.edge(props.edge)
+    check.domain(props.edge, shared_api=props.api.shared_api is not None)
     check.monitoring(props.monitoring)
     if props.worker is not None:
         check.worker(props.worker, props.resource.operations, props.data.table)
@@ -503,6 +548,26 @@ class _Checker:
                     "snap_start",
                     operation.value,
                     "operations without provisioned_concurrency: Lambda runs a version with one or the other",
+                )
+
+    def operation_throttling(
+        self, throttling: Mapping[Operation, apigateway.ThrottleSettings], environments: int | None
+    ) -> None:
+        """No method may admit more requests in flight than its function has environments: Lambda would
+        reject the rest, and API Gateway answers a rejected invocation with a 500 (see api.admitted)."""
+        if environments is None:
+            return
+        for operation, settings in throttling.items():
+            in_flight = (settings.burst_limit or 0) + (settings.rate_limit or 0) * defaults.REQUEST_SECONDS
+            if in_flight > environments:
+                raise self.fail(
+                    "operation_throttling",
+                    {operation.value: settings},
+                    f"within reserved_concurrency ({environments}) requests in flight: burst_limit plus "
+                    f"rate_limit times the {defaults.REQUEST_SECONDS} s a request holds its function; API "
+                    "Gateway answers a request beyond the function's environments with a 500 its client "
+                    "cannot tell from a bug (raise reserved_concurrency, or pass None to leave the functions "
+                    "uncapped)",
                 )
 
     def region(self, stack: Stack, functions: FunctionProps) -> None:
@@ -685,6 +750,30 @@ class _Checker:
                 raise self.fail("waf_rate_limit", edge.waf_rate_limit, "left out unless waf=True (it limits the new web ACL)")
             if edge.waf_rate_limit < 10:
                 raise self.fail("waf_rate_limit", edge.waf_rate_limit, "at least 10 (WAF's minimum)")
+
+    def domain(self, edge: EdgeProps, *, shared_api: bool) -> None:
+        if shared_api:
+            for prop in ("domain_name", "certificate", "hosted_zone", "disable_execute_api_endpoint"):
+                if getattr(edge, prop):
+                    raise self.fail(prop, getattr(edge, prop), "left out with api=: that API's domain serves this service's routes too")
+            return
+        if edge.domain_name is None:
+            for prop in ("certificate", "hosted_zone", "disable_execute_api_endpoint"):
+                if getattr(edge, prop):
+                    raise self.fail(prop, getattr(edge, prop), "left out unless domain_name names the API's custom domain")
+            return
+        if not isinstance(edge.domain_name, str) or not _HOST_NAME.match(edge.domain_name):
+            raise self.fail("domain_name", edge.domain_name, "a lower-case host name, e.g. 'api.example.com' (no wildcard)")
+        if edge.certificate is None and edge.hosted_zone is None:
+            raise self.fail(
+                "domain_name",
+                edge.domain_name,
+                "given with a certificate or hosted_zone: a certificate for the name in the stack's region, or "
+                "the Route 53 zone to make and validate one in",
+            )
+        zone = edge.hosted_zone.zone_name if edge.hosted_zone is not None else None
+        if zone is not None and not Token.is_unresolved(zone) and not f".{edge.domain_name}".endswith(f".{zone}"):
+            raise self.fail("domain_name", edge.domain_name, f"a name in hosted_zone's {zone}")
 
     def monitoring(self, monitoring: MonitoringProps) -> None:
         if monitoring.alarm_email is not None and not _EMAIL.match(monitoring.alarm_email):

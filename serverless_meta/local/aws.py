@@ -72,6 +72,27 @@ class EmbeddedAws:
             self._process = None
 
 
+def _one_dynamodb_request_at_a_time(app: Any) -> Any:
+    """The WSGI ``app`` with DynamoDB's requests applied one at a time.
+
+    DynamoDB applies each write whole: "Individual write operations such as UpdateItem are atomic and
+    always operate on the most recent version of the item, regardless of concurrency" (DynamoDB
+    Developer Guide, "Best practices for handling concurrent updates in DynamoDB"). moto checks a
+    condition and then writes, in steps other threads interleave with: twenty writers racing on one
+    version could see two of them win. Requests to SQS (whose long polls wait) are not held up.
+    """
+    lock = threading.Lock()
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return app(environ, start_response)
+        with lock:
+            # The whole response is made here, inside the lock, not as the server reads it.
+            return list(app(environ, start_response))
+
+    return serve
+
+
 def _serve() -> None:
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -80,7 +101,8 @@ def _serve() -> None:
     # Local fake credentials for moto's request signing checks, whatever this process inherited.
     os.environ.update(LOCAL_CREDENTIALS)
     server = waitress.create_server(
-        DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=0, threads=16, ident="serverless-meta-aws"
+        _one_dynamodb_request_at_a_time(DomainDispatcherApplication(create_backend_app)),
+        host="127.0.0.1", port=0, threads=16, ident="serverless-meta-aws",
     )
 
     def exit_with_parent() -> None:

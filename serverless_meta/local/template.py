@@ -568,8 +568,9 @@ class _StackReader:
             limits: dict[tuple[str, str], tuple[float, int]] = {("*", "*"): ACCOUNT_THROTTLE}
             for setting in props.get("MethodSettings", []):
                 default_rate, default_burst = limits[("*", "*")]
-                path = setting.get("ResourcePath", "/*").replace("~1", "/")
-                path = "*" if path == "/*" else path
+                # "/" and then the path with each "/" as "~1": "/~1metadata~1{id}" is /metadata/{id}.
+                encoded = setting.get("ResourcePath", "/*")
+                path = "*" if encoded == "/*" else encoded[1:].replace("~1", "/")
                 limits[(path, setting.get("HttpMethod", "*"))] = (
                     float(setting.get("ThrottlingRateLimit", default_rate)),
                     int(setting.get("ThrottlingBurstLimit", default_burst)),

@@ -15,21 +15,35 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from serverless_meta.local import assembly
 from serverless_meta.local.server import LocalServer
 
 # No request to local mode should outlast a function's timeout (at most API Gateway's 29 s) by much.
 REQUEST_TIMEOUT_SECONDS = 60
+# A method's bucket refills within a second (see the README's Overload): a few waits are plenty.
+THROTTLE_RETRIES = 5
 
 
 class Client(requests.Session):
-    """A ``requests`` session whose paths are the server's: ``client.get("/prod/orders")``."""
+    """A ``requests`` session whose paths are the server's: ``client.get("/prod/orders")``.
+
+    It retries the gateway's 429 after its ``Retry-After``, as AWS's SDKs retry throttles: a throttled
+    request never reached its function, so retrying even a POST is safe. A test that wants to see the
+    429 mounts an adapter of its own.
+    """
 
     def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         super().__init__()
         self.base_url = base_url
         self.headers.update(headers or {})
+        throttled = Retry(
+            total=THROTTLE_RETRIES, connect=0, read=0, other=0, status_forcelist=(429,), allowed_methods=None,
+            respect_retry_after_header=True, raise_on_status=False,
+        )
+        self.mount("http://", HTTPAdapter(max_retries=throttled))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if isinstance(url, str) and url.startswith("/"):

@@ -134,7 +134,7 @@ def test_one_function_per_operation_on_python_313_arm64_with_tracing(template):
 
 
 def test_each_function_has_reserved_concurrency(template):
-    template.all_resources_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 10})
+    template.all_resources_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 20})
 
 
 def test_cloudwatch_logs_may_use_the_key_for_this_accounts_log_groups_only(template):
@@ -319,24 +319,15 @@ def test_unknown_routes_are_a_json_404_not_a_403(template):
 
 
 def test_stage_is_throttled_traced_and_logs_errors_without_data(template):
-    template.has_resource_properties(
-        "AWS::ApiGateway::Stage",
-        {
-            "StageName": "prod",
-            "TracingEnabled": True,
-            "MethodSettings": [
-                {
-                    "HttpMethod": "*",
-                    "ResourcePath": "/*",
-                    "ThrottlingRateLimit": 50,
-                    "ThrottlingBurstLimit": 100,
-                    "LoggingLevel": "ERROR",
-                    "DataTraceEnabled": False,
-                    "MetricsEnabled": True,
-                }
-            ],
-        },
-    )
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == "prod" and stage["Properties"]["TracingEnabled"] is True
+    logged = {"LoggingLevel": "ERROR", "DataTraceEnabled": False, "MetricsEnabled": True}
+    settings = {(s.pop("ResourcePath"), s.pop("HttpMethod")): s for s in stage["Properties"]["MethodSettings"]}
+    assert settings.pop(("/*", "*")) == {"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100, **logged}
+    # Each operation's method admits what its function's 20 environments take (test_overload.py).
+    assert set(settings) == {("/~1metadata", "POST"), ("/~1metadata", "GET"), ("/~1metadata~1{id}", "GET"),
+                             ("/~1metadata~1{id}", "PUT"), ("/~1metadata~1{id}", "DELETE")}
+    assert all(s == {"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 10, **logged} for s in settings.values())
 
 
 def test_access_logs_are_one_json_object_per_request(template):

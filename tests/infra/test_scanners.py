@@ -13,6 +13,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
@@ -36,7 +37,8 @@ def minimal_assembly(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hardened_assembly(tmp_path_factory):
     """A service with every opt-in: WAF, API keys, CORS, a replica, an email subscription, groups, scopes,
-    a machine client and a Cognito domain, If-Match required, warm starts, a worker; and on its API and table,
+    a machine client and a Cognito domain, If-Match required, warm starts, a worker, a custom domain with its
+    certificate and record made in a zone; and on its API and table,
     services of every item scope: a shared collection with cached public reads, readers of every owner's
     items, and tenants."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
@@ -58,6 +60,11 @@ def hardened_assembly(tmp_path_factory):
         provisioned_concurrency={"get": 1},
         snap_start=["list"],
         worker=Worker.from_directory(ROOT / "workers" / "feedback", "feedback_worker.categorize"),
+        domain_name="api.example.com",
+        hosted_zone=route53.HostedZone.from_hosted_zone_attributes(
+            stack, "Zone", hosted_zone_id="Z0123456789", zone_name="example.com"
+        ),
+        disable_execute_api_endpoint=True,
     )
     shared = dict(table=metadata.table, encryption_key=metadata.encryption_key, alarm_topic=metadata.alarm_topic, api=metadata.api)
     ServerlessCrudApi(stack, "Pages", resource_name="pages", item_scope=ItemScope.SHARED, public_operations=["get", "list"],

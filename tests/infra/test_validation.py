@@ -337,7 +337,7 @@ def test_fails_if_provisioned_concurrency_names_an_operation_not_offered(stack):
           operations=["create"], provisioned_concurrency={"get": 1})
 
 
-@pytest.mark.parametrize(("environments", "expected"), [(0, "at least 1 and at most"), (11, r"at most reserved_concurrency \(10\)")])
+@pytest.mark.parametrize(("environments", "expected"), [(0, "at least 1 and at most"), (21, r"at most reserved_concurrency \(20\)")])
 def test_fails_if_provisioned_concurrency_is_none_or_beyond_the_reserved(stack, environments, expected):
     fails(stack, "provisioned_concurrency", f"{{'get': {environments}}}", expected,
           provisioned_concurrency={"get": environments})

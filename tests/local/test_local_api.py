@@ -6,11 +6,13 @@ import json
 import re
 import subprocess
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from serverless_meta.local import assembly
 from serverless_meta.local.cognito import LocalUserPools
 from tests.handlers.support import BAD_BODIES
 
@@ -176,7 +178,7 @@ def test_unknown_routes_are_404_and_other_methods_405_from_the_gateway(local_ser
 def test_a_burst_beyond_the_stages_limit_gets_429(local_server):
     # A route no other test uses (PATCH, the 405 mock): its bucket holds the stage's 100 requests.
     def call(_):
-        return local_server.request("PATCH", "/prod/feedback")
+        return local_server.request("PATCH", "/prod/feedback", retry_throttled=False)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         replies = list(pool.map(call, range(400)))
@@ -185,6 +187,33 @@ def test_a_burst_beyond_the_stages_limit_gets_429(local_server):
     assert statuses.count(429) > 0, "a burst of 400 must exceed rate 50/s with burst 100"
     assert statuses.count(401) >= 100, "the first burst-worth of requests is served"
     assert {json.loads(r.body)["message"] for r in replies if r.status == 429} == {"Too Many Requests"}
+
+
+def test_a_burst_of_twice_a_functions_environments_gets_429s_and_never_a_500(local_server, alice):
+    """Editors racing to save one configuration: one wins, the others are told it changed (412) or to
+    retry later (429, Retry-After); none sees a 500, which a client cannot tell from a bug."""
+    (environments,) = [
+        f.reserved_concurrency for f in assembly.load(local_server.state_dir / "cdk.out").functions.values()
+        if f.name.endswith("/Metadata/UpdateFunction")
+    ]
+    created = local_server.request("POST", "/prod/metadata", token=alice, json_body={"page": "race"})
+    assert created.status == 201, (created.status, created.body)
+    etag = {k.lower(): v for k, v in created.headers.items()}["etag"]
+    time.sleep(1)  # the method's bucket refills from earlier tests' requests
+
+    def save(n):
+        return local_server.request(
+            "PUT", f"/prod/metadata/{created.json['id']}", token=alice,
+            json_body={"page": "race", "editor": n}, headers={"If-Match": etag}, retry_throttled=False,
+        )
+
+    with ThreadPoolExecutor(max_workers=2 * environments) as threads:
+        replies = list(threads.map(save, range(2 * environments)))
+
+    statuses = [r.status for r in replies]
+    assert set(statuses) <= {200, 412, 429}, statuses
+    assert statuses.count(200) == 1 and statuses.count(429) >= environments // 2, statuses
+    assert {r.headers.get("Retry-After") for r in replies if r.status == 429} == {"1"}
 
 
 def test_each_request_is_logged_on_one_line(local_server, alice):

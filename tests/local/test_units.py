@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 
 import jwt
@@ -44,6 +45,64 @@ def test_reads_the_stage_throttle_and_the_custom_404(app):
     for api in app.apis:
         assert api.stages["prod"][("*", "*")] == (50.0, 100)
         assert api.gateway_responses["MISSING_AUTHENTICATION_TOKEN"].status == 404
+
+
+def test_reads_each_methods_own_throttle_under_its_resource_path(app):
+    """The stage encodes a method's path as "/" and the path with each "/" as "~1": "/~1metadata~1{id}"."""
+    (metadata,) = [api for api in app.apis if "/metadata" in api.resources]
+    limits = metadata.stages["prod"]
+    assert limits[("/metadata/{id}", "PUT")] == (50.0, 10)
+    assert limits[("/feedback", "POST")] == (50.0, 10)
+
+
+def test_the_embedded_dynamodb_applies_each_conditional_write_alone():
+    """Twenty writers racing on one version: DynamoDB lets exactly one win, and so must local mode."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    from serverless_meta.local.aws import EmbeddedAws, local_client
+
+    aws = EmbeddedAws()
+    try:
+        client = local_client("dynamodb", aws.endpoint, "eu-west-1")
+        client.create_table(
+            TableName="race", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}],
+            GlobalSecondaryIndexes=[
+                {"IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}
+            ],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        client.put_item(TableName="race", Item={"pk": {"S": "item"}, "g": {"S": "x"}, "version": {"N": "1"}})
+        writers = [local_client("dynamodb", aws.endpoint, "eu-west-1") for _ in range(20)]
+        start = threading.Barrier(len(writers))
+
+        def write(n: int, version: int) -> bool:
+            start.wait()
+            try:
+                writers[n].update_item(
+                    TableName="race", Key={"pk": {"S": "item"}},
+                    UpdateExpression="SET version = version + :one, writer = :n, g = :g",
+                    ConditionExpression="attribute_exists(pk) AND (version IN (:read))",
+                    ExpressionAttributeValues={
+                        ":read": {"N": str(version)}, ":one": {"N": "1"}, ":n": {"N": str(n)}, ":g": {"S": "y" * 2000}
+                    },
+                    ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return True
+            except ClientError as error:
+                assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+                return False
+
+        # Without the lock, two writers win one round in ten or so: twenty rounds show it.
+        for version in range(1, 21):
+            with ThreadPoolExecutor(max_workers=len(writers)) as threads:
+                won = list(threads.map(write, range(len(writers)), [version] * len(writers)))
+            assert won.count(True) == 1, f"round {version}"
+    finally:
+        aws.stop()
 
 
 def test_reads_tables_and_resolves_references_in_function_environments(app):
