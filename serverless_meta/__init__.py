@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from serverless_meta.construct import ServerlessCrudApi
     from serverless_meta.operations import Operation
-    from serverless_meta.props import AlarmThresholds, InvalidPropError, Worker
+    from serverless_meta.props import AlarmThresholds, Deployment, InvalidPropError, Worker
     from serverless_meta.scope import ItemScope
 
-__all__ = ["AlarmThresholds", "InvalidPropError", "ItemScope", "Operation", "ServerlessCrudApi", "Worker", "__version__"]
+__all__ = ["AlarmThresholds", "Deployment", "InvalidPropError", "ItemScope", "Operation", "ServerlessCrudApi", "Worker", "__version__"]
 _EXPORTS = {
     "ServerlessCrudApi": "serverless_meta.construct",
     "AlarmThresholds": "serverless_meta.props",
+    "Deployment": "serverless_meta.props",
     "InvalidPropError": "serverless_meta.props",
     "ItemScope": "serverless_meta.scope",
     "Operation": "serverless_meta.operations",

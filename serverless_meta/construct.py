@@ -14,6 +14,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
@@ -45,6 +46,7 @@ from serverless_meta.props import (
     AlarmThresholds,
     ApiProps,
     DataProps,
+    Deployment,
     EdgeProps,
     FunctionProps,
     MonitoringProps,
@@ -54,6 +56,7 @@ from serverless_meta.props import (
     validate,
 )
 from serverless_meta.recovery import TableBackup, build_backup
+from serverless_meta.rollout import build_rollout
 from serverless_meta.scope import ItemScope
 from serverless_meta.storage import build_collection_index, build_lookup_indexes, build_table
 from serverless_meta.workers import ServiceWorker, build_worker
@@ -114,6 +117,7 @@ class ServerlessCrudApi(Construct):
         reserved_concurrency: int | None = defaults.RESERVED_CONCURRENCY,
         provisioned_concurrency: Mapping[Operation | str, int] | None = None,
         snap_start: Sequence[Operation | str] = (),
+        deployment: Deployment | None = None,
         timeout: Duration = defaults.TIMEOUT,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
         throttling: apigateway.ThrottleSettings | None = None,
@@ -247,6 +251,11 @@ class ServerlessCrudApi(Construct):
             Not with ``provisioned_concurrency`` for the same operation. Restores are billed; an alarm
             reports restores that fail.
             :default: - none
+        :param deployment: How a new version of the functions goes live: CodeDeploy moves each function's
+            ``live`` alias (which API Gateway then invokes) as a canary, in linear steps or at once, and
+            rolls it back when the service's API 5XX, latency, function error or duration alarms fire
+            meanwhile, e.g. ``Deployment.canary(10, minutes=5)``; optionally after a pre-traffic check.
+            :default: - none: CloudFormation updates the functions in place, all at once
         :param timeout: Timeout of each function; must be under API Gateway's 29 s.
             :default: 10 seconds
         :param log_retention: How long function and access logs are kept.
@@ -347,6 +356,7 @@ class ServerlessCrudApi(Construct):
                     powertools_layer=powertools_layer_version,
                     provisioned_concurrency=dict(provisioned_concurrency or {}),
                     snap_start=snap_start,
+                    deployment=deployment,
                 ),
                 api=ApiProps(
                     user_pool=user_pool,
@@ -436,4 +446,7 @@ class ServerlessCrudApi(Construct):
             topic=self.alarm_topic,
         )
         self.alarms: list[cloudwatch.AlarmBase] = monitoring.alarms
+        self.deployment_groups: dict[Operation, codedeploy.LambdaDeploymentGroup] = build_rollout(
+            self, props, aliases=self.aliases, alarms=self.alarms
+        )
         self.dashboard: cloudwatch.Dashboard = monitoring.dashboard

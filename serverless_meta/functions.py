@@ -94,7 +94,8 @@ _SNAP_START = {
 def build_aliases(
     scope: Construct, props: ServiceProps, *, functions: dict[Operation, lambda_.Function]
 ) -> dict[Operation, lambda_.Alias]:
-    """The ``live`` alias of each operation with provisioned concurrency or SnapStart, on its current version.
+    """The ``live`` alias of each operation with provisioned concurrency or SnapStart (of every operation,
+    with ``deployment``), on its current version.
 
     The version is published whenever the function's code or configuration changes, and the alias
     moves to it: API Gateway invokes the alias, so requests always reach the deployed code.
@@ -104,6 +105,7 @@ def build_aliases(
             ALIAS, provisioned_concurrent_executions=props.functions.provisioned_concurrency.get(operation)
         )
         for operation in props.functions.aliased
+        if operation in functions
     }
 
 

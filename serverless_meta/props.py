@@ -538,6 +538,8 @@ class _Checker:
             raise self.fail("timeout", functions.timeout, "whole seconds, at least 1 and under API Gateway's 29 s integration limit")
         if functions.reserved_concurrency is not None and functions.reserved_concurrency < 1:
             raise self.fail("reserved_concurrency", functions.reserved_concurrency, "at least 1 (or None)")
+        if functions.deployment is not None:
+            self.deployment(functions.deployment)
         for operation, environments in functions.provisioned_concurrency.items():
             most = functions.reserved_concurrency
             if environments < 1 or (most is not None and environments > most):
@@ -549,6 +551,15 @@ class _Checker:
                     operation.value,
                     "operations without provisioned_concurrency: Lambda runs a version with one or the other",
                 )
+
+    def deployment(self, deployment: Deployment) -> None:
+        if not isinstance(deployment, Deployment):
+            raise self.fail("deployment", deployment, "a Deployment, e.g. Deployment.canary(10, minutes=5)")
+        if deployment.kind != "all_at_once":
+            if not isinstance(deployment.percent, int) or not 1 <= deployment.percent <= 99:
+                raise self.fail("deployment", deployment, "a percentage from 1 to 99 of the traffic per step")
+            if not isinstance(deployment.minutes, int) or deployment.minutes < 1:
+                raise self.fail("deployment", deployment, "whole minutes from 1 between steps")
 
     def operation_throttling(
         self, throttling: Mapping[Operation, apigateway.ThrottleSettings], environments: int | None

@@ -17,7 +17,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from serverless_meta import ItemScope, ServerlessCrudApi, Worker
+from serverless_meta import Deployment, ItemScope, ServerlessCrudApi, Worker
 from tests.support import ROOT, SAMPLE_STACK, load_json
 from tests.scanners import cfn_lint, checkov, nag_violations
 
@@ -38,7 +38,7 @@ def minimal_assembly(tmp_path_factory):
 def hardened_assembly(tmp_path_factory):
     """A service with every opt-in: WAF, API keys, CORS, a replica, an email subscription, groups, scopes,
     a machine client and a Cognito domain, If-Match required, warm starts, a worker, a custom domain with its
-    certificate and record made in a zone; and on its API and table,
+    certificate and record made in a zone, canary deploys; and on its API and table,
     services of every item scope: a shared collection with cached public reads, readers of every owner's
     items, and tenants."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("hardened")))
@@ -65,6 +65,7 @@ def hardened_assembly(tmp_path_factory):
             stack, "Zone", hosted_zone_id="Z0123456789", zone_name="example.com"
         ),
         disable_execute_api_endpoint=True,
+        deployment=Deployment.canary(10, minutes=5),
     )
     shared = dict(table=metadata.table, encryption_key=metadata.encryption_key, alarm_topic=metadata.alarm_topic, api=metadata.api)
     ServerlessCrudApi(stack, "Pages", resource_name="pages", item_scope=ItemScope.SHARED, public_operations=["get", "list"],
