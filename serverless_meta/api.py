@@ -28,6 +28,7 @@ from serverless_meta.handlers.crud_api import contract
 from serverless_meta.identity import operation_scope_names
 from serverless_meta.operations import ROUTES, Operation
 from serverless_meta.props import ServiceProps
+from serverless_meta.request_models import gateway_model
 
 # Content types the 405 answer is mapped for; API Gateway answers 415 to a body of any other type.
 METHOD_NOT_ALLOWED_CONTENT_TYPES = (
@@ -61,9 +62,10 @@ def build_api(
         # This service's methods, not those of the API's first service.
         default_cors_preflight_options=_cors_options(origins, props.resource.operations) if origins else None,
     )
-    _add_methods(props, collection, functions, on_item=False)
+    body_check = _body_validation(scope, props, api)
+    _add_methods(props, collection, functions, on_item=False, body_check=body_check)
     if any(ROUTES[op].on_item for op in props.resource.operations):
-        _add_methods(props, collection.add_resource("{id}"), functions, on_item=True)
+        _add_methods(props, collection.add_resource("{id}"), functions, on_item=True, body_check=body_check)
     if props.api.shared_api is not None:
         _add_operation_throttling(api.deployment_stage, props)
     _methods_made[api] = _methods_made.get(api, 0) + len(api.methods) - methods_before
@@ -126,9 +128,9 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
     acknowledge(
         api,
         "AwsSolutions-APIG2",
-        "The handlers validate every request (id, query, JSON body against the resource's schema) and "
-        "answer 400 with a JSON message; a model at the gateway would duplicate that schema with "
-        "different error messages.",
+        "A service with an item_schema validates create and replace bodies at the gateway (a request "
+        "validator and its schema as a model); the handlers validate every request (id, query, body) and "
+        "answer 400 with a JSON message, so a service without a schema has nothing more to check there.",
     )
     scope.node.add_validation(_EveryMethodAuthorized(api, cors=bool(settings.cors_allow_origins)))
     return api
@@ -258,12 +260,40 @@ def _enable_cache_cluster(cfn_stage: apigateway.CfnStage) -> None:
     cfn_stage.cache_cluster_size = defaults.PUBLIC_CACHE_SIZE
 
 
+class _BodyValidation(NamedTuple):
+    model: apigateway.IModel
+    validator: apigateway.RequestValidator
+
+
+# The operations whose request body is an item.
+_WITH_BODY = (Operation.CREATE, Operation.UPDATE)
+
+
+def _body_validation(scope: Construct, props: ServiceProps, api: apigateway.RestApi) -> _BodyValidation | None:
+    """The item schema as the gateway's model of create's and replace's bodies (see request_models), and a
+    validator that checks bodies only; None without a schema. A bad body is then API Gateway's
+    ``400 {"message": "Invalid request body"}`` (BAD_REQUEST_BODY) and costs no invocation."""
+    schema = props.resource.item_schema
+    if schema is None or not set(_WITH_BODY) & set(props.resource.operations):
+        return None
+    # The L1 model takes the schema as it is; the L2 one would need it rebuilt as a JsonSchema.
+    model = apigateway.CfnModel(
+        scope, "ItemModel", rest_api_id=api.rest_api_id, content_type="application/json", schema=gateway_model(schema),
+        description=f"{props.resource.name}: an item's body (its item_schema, in draft 4)",
+    )
+    validator = apigateway.RequestValidator(
+        scope, "BodyValidator", rest_api=api, validate_request_body=True, validate_request_parameters=False
+    )
+    return _BodyValidation(apigateway.Model.from_model_name(scope, "ItemModelName", model.ref), validator)
+
+
 def _add_methods(
     props: ServiceProps,
     resource: apigateway.Resource,
     functions: Mapping[Operation, lambda_.IFunction],
     *,
     on_item: bool,
+    body_check: _BodyValidation | None,
 ) -> None:
     """The resource's operations, each to its function, and ANY for the other methods (405)."""
     operations = [op for op in props.resource.operations if ROUTES[op].on_item == on_item]
@@ -274,7 +304,17 @@ def _add_methods(
         cache_keys = _public_cache_keys(props, on_item) if public else None
         integration = apigateway.LambdaIntegration(functions[op], allow_test_invoke=False, cache_key_parameters=cache_keys)
         if not public:
-            resource.add_method(ROUTES[op].method, integration, authorization_scopes=operation_scope_names(props, op) or None)
+            # "$default": every content type, as the handler reads every body as JSON ("If no matching content
+            # type is found, request validation is not performed": API Gateway Developer Guide, "Request
+            # validation for REST APIs in API Gateway").
+            checked = body_check is not None and op in _WITH_BODY
+            resource.add_method(
+                ROUTES[op].method,
+                integration,
+                authorization_scopes=operation_scope_names(props, op) or None,
+                request_models={"$default": body_check.model} if checked else None,
+                request_validator=body_check.validator if checked else None,
+            )
             continue
         method = resource.add_method(ROUTES[op].method, integration, request_parameters=dict.fromkeys(cache_keys, False))
         # The API's default method options carry the authorizer, which a method cannot decline through
