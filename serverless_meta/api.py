@@ -55,7 +55,6 @@ def build_api(
 ) -> apigateway.RestApi:
     """The service's routes, on a new API or on the shared one (``api=``), which keeps its stage as it is."""
     api = props.api.shared_api or _new_api(scope, props, user_pool=user_pool, key=key)
-    methods_before = len(api.methods) if props.api.shared_api is not None else 0
     origins = props.api.cors_allow_origins
     collection = api.root.add_resource(
         props.resource.name,
@@ -68,7 +67,6 @@ def build_api(
         _add_methods(props, collection.add_resource("{id}"), functions, on_item=True, body_check=body_check)
     if props.api.shared_api is not None:
         _add_operation_throttling(api.deployment_stage, props)
-    _methods_made[api] = _methods_made.get(api, 0) + len(api.methods) - methods_before
     return api
 
 
@@ -464,40 +462,28 @@ def _public_cache_keys(props: ServiceProps, on_item: bool) -> list[str]:
 # The methods each API serves without a token because a service named them in public_operations.
 _public_methods: weakref.WeakKeyDictionary[apigateway.RestApi, set[str]] = weakref.WeakKeyDictionary()
 
-# How many of each API's methods the services made: routes, 405s and CORS preflights, each made with
-# the authorizer as the API's default method option (or, for a preflight, without one by design).
-_methods_made: weakref.WeakKeyDictionary[apigateway.RestApi, int] = weakref.WeakKeyDictionary()
-
-
 @jsii.implements(IValidation)
 class _EveryMethodAuthorized:
-    """Fails synthesis if any method of the API, including ones added later, lacks the Cognito authorizer.
-
-    The services' own methods are made with it; while the API has no others, none is read again (an
-    app that changes one through its ``CfnMethod``, an escape hatch, has taken that over).
-    """
+    """Fails synthesis if any method of the API lacks the Cognito authorizer: ones added later, and the
+    services' own, changed through their ``CfnMethod`` (an escape hatch) or not."""
 
     def __init__(self, api: apigateway.RestApi, *, cors: bool) -> None:
         self._api = api
         self._cors = cors
 
     def validate(self) -> list[str]:
-        methods = self._api.methods
-        if len(methods) == _methods_made.get(self._api):
-            # Only the services' own methods: nothing to read method by method (four calls into
-            # aws-cdk-lib each, a tenth of a service's synthesis).
-            return []
         errors = []
         public = _public_methods.get(self._api, set())
-        for method in methods:
+        for method in self._api.methods:
             cfn_method: apigateway.CfnMethod = method.node.default_child
+            if cfn_method.authorization_type == "COGNITO_USER_POOLS" and cfn_method.authorizer_id is not None:
+                continue
             if self._cors and method.http_method == "OPTIONS" and cfn_method.integration.type == "MOCK":
                 continue  # the CORS preflight: browsers send it without credentials, by design
             if method.node.path in public and cfn_method.authorization_type == "NONE":
                 continue  # a read a service named public, and made so itself
-            if cfn_method.authorization_type != "COGNITO_USER_POOLS" or cfn_method.authorizer_id is None:
-                errors.append(
-                    f"{method.http_method} {method.resource.path} has authorization type "
-                    f"{cfn_method.authorization_type!r}; every method must use the Cognito authorizer"
-                )
+            errors.append(
+                f"{method.http_method} {method.resource.path} has authorization type "
+                f"{cfn_method.authorization_type!r}; every method must use the Cognito authorizer"
+            )
         return errors

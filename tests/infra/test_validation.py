@@ -148,6 +148,17 @@ def test_synthesis_fails_if_a_method_added_between_two_services_on_one_api_skips
         app.synth()
 
 
+def test_synthesis_fails_if_a_services_own_method_is_opened_through_its_escape_hatch():
+    """Every method, every time: the count of methods matching the services' own proves nothing."""
+    app = cdk.App()
+    service = ServerlessCrudApi(cdk.Stack(app, "LeakyStack"), "Service", resource_name="items")
+    cfn_method = service.api.root.get_resource("items").node.find_child("GET").node.default_child
+    cfn_method.authorization_type = "NONE"
+
+    with pytest.raises(RuntimeError, match="GET /items has authorization type 'NONE'; every method must use the Cognito"):
+        app.synth()
+
+
 @pytest.mark.parametrize("address", ["", "oncall", "on call@example.com", "a@b"])
 def test_fails_if_alarm_email_is_not_an_address(stack, address):
     fails(stack, "alarm_email", repr(address), "an email address", alarm_email=address)
