@@ -7,6 +7,8 @@ module of each concern, turn them into resources with ``kwargs``.
 
 from __future__ import annotations
 
+import inspect
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -131,5 +133,7 @@ WORKER_QUEUE = sqs.QueueProps(fifo=True, encryption=sqs.QueueEncryption.KMS, enf
 
 
 def kwargs(props: Any) -> dict[str, Any]:
-    """A CDK props value as the keyword arguments of a construct (jsii keeps a struct's fields in ``_values``)."""
-    return dict(props._values)
+    """A CDK props value (a jsii struct) as the keyword arguments of a construct: the fields it sets, read
+    through their public properties, as its constructor names them."""
+    names = [name for name in inspect.signature(type(props).__init__).parameters if name != "self"]
+    return {name: value for name in names if (value := getattr(props, name)) is not None}
