@@ -17,6 +17,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -38,6 +39,7 @@ from serverless_meta.identity import (
     build_user_pool_client,
     build_user_pool_domain,
 )
+from serverless_meta.metrics import ServiceMetrics
 from serverless_meta.monitoring import build_alarm_subscription, build_alarm_topic, build_monitoring
 from serverless_meta.operations import Operation
 from serverless_meta.powertools import powertools_layer
@@ -450,3 +452,31 @@ class ServerlessCrudApi(Construct):
             self, props, aliases=self.aliases, alarms=self.alarms
         )
         self.dashboard: cloudwatch.Dashboard = monitoring.dashboard
+        self.metrics: ServiceMetrics = monitoring.metrics
+
+    # --- The service's metrics and grants, for an app's own alarms, graphs and functions ---------------
+
+    def metric_latency(self, statistic: str = "p99") -> cloudwatch.IMetric:
+        """The API's latency at ``statistic`` (on a shared API, the slowest of this service's methods)."""
+        return self.metrics.latency(statistic)
+
+    def metric_function_errors(self, operation: Operation | str) -> cloudwatch.Metric:
+        """Errors of one operation's function, summed per minute."""
+        return self.metrics.function_errors(Operation(operation))
+
+    def metric_function_throttles(self, operation: Operation | str) -> cloudwatch.Metric:
+        """Throttled invocations of one operation's function, summed per minute."""
+        return self.metrics.function_throttles(Operation(operation))
+
+    def metric_function_duration(self, operation: Operation | str) -> cloudwatch.Metric:
+        """One operation's function's p99 duration per minute."""
+        return self.metrics.function_duration_p99(Operation(operation))
+
+    def grant_read_data(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets ``grantee`` read the service's table (every item of every service on it, and its indexes)."""
+        return self.table.grant_read_data(grantee)
+
+    def grant_read_write_data(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets ``grantee`` read and write the service's table: writes that bypass the API's checks and
+        versions (a backfill, a migration)."""
+        return self.table.grant_read_write_data(grantee)

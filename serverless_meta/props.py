@@ -50,43 +50,44 @@ class InvalidPropError(ValueError):
 
 @dataclass(frozen=True)
 class AlarmThresholds:
-    """When each alarm of a service fires; override any of them, e.g. ``AlarmThresholds(latency_p99=...)``."""
+    """When each alarm of a service fires; override any of them, e.g. ``AlarmThresholds(latency_p99=...)``,
+    or leave one out with None (``AlarmThresholds(client_error_percent=None)``)."""
 
-    server_error_percent: float = 1.0
+    server_error_percent: float | None = 1.0
     """API 5XX answers, as a percentage of requests."""
-    client_error_percent: float = 25.0
+    client_error_percent: float | None = 25.0
     """API 4XX answers, as a percentage of requests: a spike of rejected requests (a broken client, a probe)."""
     client_error_minimum_requests: int = 20
     """Requests a minute must have before its 4XX percentage counts, so that one user's typo pages nobody."""
-    latency_p99: Duration = Duration.seconds(2)
+    latency_p99: Duration | None = Duration.seconds(2)
     """API p99 latency."""
-    function_errors: int = 1
+    function_errors: int | None = 1
     """Failed invocations of one function in a minute (handled faults are 500s, counted by the API alarm)."""
-    function_throttles: int = 1
+    function_throttles: int | None = 1
     """Throttled invocations of one function in a minute: its reserved concurrency is exhausted."""
-    function_duration_percent_of_timeout: float = 80.0
+    function_duration_percent_of_timeout: float | None = 80.0
     """A function's p99 duration, as a percentage of its timeout."""
-    table_throttled_requests: int = 1
+    table_throttled_requests: int | None = 1
     """DynamoDB requests throttled in a minute, over the service's operations."""
-    table_system_errors: int = 1
+    table_system_errors: int | None = 1
     """DynamoDB 500s in a minute, over the service's operations."""
-    table_user_errors: int = 10
+    table_user_errors: int | None = 10
     """DynamoDB 400s in a minute; CloudWatch counts these for the whole account and region."""
-    provisioned_concurrency_spillover: int = 1
+    provisioned_concurrency_spillover: int | None = 1
     """Invocations in a minute that found every provisioned environment busy and started cold."""
-    snap_start_restore_errors: int = 1
+    snap_start_restore_errors: int | None = 1
     """Execution environments in a minute that failed to restore from their SnapStart snapshot."""
-    worker_dead_letters: int = 1
+    worker_dead_letters: int | None = 1
     """Changes in the worker's dead-letter queue: each failed every receive the queue allows."""
-    worker_oldest_change_age: Duration = Duration.minutes(5)
+    worker_oldest_change_age: Duration | None = Duration.minutes(5)
     """How long the oldest change has waited in the worker's queue: the worker is failing or falling behind."""
-    worker_errors: int = 1
+    worker_errors: int | None = 1
     """Changes the worker's function failed in a minute, and its invocations that failed as a whole."""
-    pipe_failures: int = 1
+    pipe_failures: int | None = 1
     """Executions of the pipe from the table's stream to the worker's queue that failed or timed out in a minute."""
-    pipe_throttles: int = 1
+    pipe_throttles: int | None = 1
     """Executions of the pipe throttled in a minute: its stream has too many readers, or the account's pipes are at their quota."""
-    worker_change_age: Duration = Duration.minutes(5)
+    worker_change_age: Duration | None = Duration.minutes(5)
     """How long after its write the oldest change of a minute reached the worker: the stream, the pipe or the queue lags."""
 
 

@@ -15,7 +15,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
 
 from serverless_meta import AlarmThresholds, ServerlessCrudApi
-from serverless_meta.monitoring import MAX_ALARM_METRICS, ServiceMetrics, ServiceMonitoring
+from serverless_meta.metrics import MAX_ALARM_METRICS, ServiceMetrics
+from serverless_meta.monitoring import ServiceMonitoring
 from tests.support import DYNAMODB_ACTIONS, role_statements, synthesize
 
 
