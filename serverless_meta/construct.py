@@ -98,12 +98,14 @@ class ServerlessCrudApi(Construct):
         indexes: Sequence[str] = (),
         client_ids: bool = False,
         table: dynamodb.ITableV2 | None = None,
+        table_props: Mapping[str, Any] | None = None,
         recovery_period_days: int | None = None,
         replica_regions: Sequence[str] = (),
         backup: bool | None = None,
         backup_retention: Duration | None = None,
         backup_cold_storage_after: Duration | None = None,
         user_pool: cognito.IUserPool | None = None,
+        user_pool_props: cognito.UserPoolProps | None = None,
         operation_groups: Mapping[Operation | str, Sequence[str]] | None = None,
         operation_scopes: Mapping[Operation | str, Sequence[str]] | None = None,
         machine_client: bool = False,
@@ -176,6 +178,10 @@ class ServerlessCrudApi(Construct):
             and alarms are its owner's (the construct that made it), unless ``backup=True``.
             :default: - a new on-demand TableV2 with point-in-time recovery, deletion protection,
             RETAIN, and encryption with the AWS-managed key
+        :param table_props: TablePropsV2's keyword arguments for the table the service makes, over the
+            defaults, e.g. ``{"encryption": TableEncryptionV2.customer_managed_key(key)}``; not its keys,
+            and not with ``table``.
+            :default: - the defaults above
         :param recovery_period_days: How many days back point-in-time recovery can restore (1 to 35), for a
             table this construct makes.
             :default: 35
@@ -194,6 +200,9 @@ class ServerlessCrudApi(Construct):
             :default: - with ``api``, that API's user pool; otherwise a new user pool: admin-created users,
             email sign-in, 12+ character passwords with all character classes, optional TOTP MFA, deletion
             protection, and one app client
+        :param user_pool_props: Settings for the user pool the service makes, over the defaults, e.g.
+            ``UserPoolProps(mfa=Mfa.REQUIRED)``; not with ``user_pool`` or ``api``.
+            :default: - the defaults above
         :param operation_groups: The Cognito groups allowed to call each operation, e.g.
             ``{"create": ["editors"], "update": ["editors"], "delete": ["editors"]}``; a caller in none of an
             operation's groups gets 403 before anything is read or written. Operations not named are open to
@@ -348,6 +357,7 @@ class ServerlessCrudApi(Construct):
                     backup=backup,
                     backup_retention=backup_retention,
                     backup_cold_storage_after=backup_cold_storage_after,
+                    table_props=table_props,
                 ),
                 functions=FunctionProps(
                     memory_size=memory_size,
@@ -373,6 +383,7 @@ class ServerlessCrudApi(Construct):
                     machine_client=machine_client,
                     cognito_domain_prefix=cognito_domain_prefix,
                     shared_api=api,
+                    user_pool_props=user_pool_props,
                 ),
                 edge=EdgeProps(
                     waf=waf,

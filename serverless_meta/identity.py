@@ -16,7 +16,9 @@ def build_user_pool(scope: Construct, props: ServiceProps) -> cognito.UserPool:
     # A tenant's claim comes from a custom attribute nobody can change after the user is made: users cannot
     # move themselves to another tenant (UpdateUserAttributes refuses immutable attributes).
     custom = {attribute: cognito.StringAttribute(min_len=1, max_len=256, mutable=False)} if attribute else None
-    pool = cognito.UserPool(scope, "UserPool", **defaults.kwargs(defaults.USER_POOL), custom_attributes=custom)
+    settings = {**defaults.kwargs(defaults.USER_POOL), **defaults.kwargs(props.api.user_pool_props or cognito.UserPoolProps())}
+    settings["custom_attributes"] = {**settings.get("custom_attributes", {}), **(custom or {})} or None
+    pool = cognito.UserPool(scope, "UserPool", **settings)
     acknowledge(
         pool,
         "AwsSolutions-COG2",

@@ -12,6 +12,7 @@ passed explicitly is never mistaken for the default (``recovery_period_days=35``
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -159,6 +160,8 @@ class DataProps:
     backup: bool | None
     backup_retention: Duration | None
     backup_cold_storage_after: Duration | None
+    table_props: Mapping[str, Any] | None = None
+    """TablePropsV2's keyword arguments for a table the service makes, over the defaults."""
 
     @property
     def makes_table(self) -> bool:
@@ -246,6 +249,8 @@ class ApiProps:
     machine_client: bool
     cognito_domain_prefix: str | None
     shared_api: apigateway.RestApi | None = None
+    user_pool_props: cognito.UserPoolProps | None = None
+    """Settings for a user pool the service makes, over the defaults."""
 
 
 @dataclass(frozen=True)
@@ -364,6 +369,7 @@ def validate(scope: Construct, props: ServiceProps) -> ServiceProps:
         ),
     )
     check.resource(props.resource)
+    check.overrides(props.data, props.api)
     check.data(Stack.of(scope), props.data)
     check.functions(props.functions)
     check.operation_throttling(props.api.operation_throttling, props.functions.reserved_concurrency)
@@ -561,6 +567,26 @@ class _Checker:
                 raise self.fail("deployment", deployment, "a percentage from 1 to 99 of the traffic per step")
             if not isinstance(deployment.minutes, int) or deployment.minutes < 1:
                 raise self.fail("deployment", deployment, "whole minutes from 1 between steps")
+
+    def overrides(self, data: DataProps, api: ApiProps) -> None:
+        """``table_props`` and ``user_pool_props`` change what the service makes, so not with one passed in."""
+        if data.table_props is not None:
+            if data.table is not None:
+                raise self.fail("table_props", data.table_props, "left out with table= (it sets up a table the service makes)")
+            given = dict(data.table_props)
+            known = set(inspect.signature(dynamodb.TablePropsV2.__init__).parameters) - {"self"}
+            if unknown := sorted(set(given) - known):
+                raise self.fail("table_props", unknown, f"TablePropsV2's keyword arguments ({', '.join(sorted(known))})")
+            if {"partition_key", "sort_key"} & set(given):
+                raise self.fail(
+                    "table_props",
+                    sorted(given),
+                    "without partition_key or sort_key: the table's keys are the single-table design's pk and sk",
+                )
+        if api.user_pool_props is not None and (api.user_pool is not None or api.shared_api is not None):
+            raise self.fail(
+                "user_pool_props", api.user_pool_props, "left out with user_pool= or api= (it sets up a pool the service makes)"
+            )
 
     def operation_throttling(
         self, throttling: Mapping[Operation, apigateway.ThrottleSettings], environments: int | None

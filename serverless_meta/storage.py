@@ -22,7 +22,7 @@ def build_table(scope: Construct, props: ServiceProps) -> dynamodb.TableV2:
         replica_regions=props.data.replica_regions,
         stream=props.worker is not None,
     )
-    return dynamodb.TableV2(scope, "Table", **defaults.kwargs(table_props))
+    return dynamodb.TableV2(scope, "Table", **{**defaults.kwargs(table_props), **(props.data.table_props or {})})
 
 
 def build_lookup_indexes(scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2) -> None:

@@ -73,3 +73,72 @@ def test_any_alarm_can_be_left_out():
     alarms = {name.removeprefix("MetadataMonitoring") for name in template.find_resources("AWS::CloudWatch::Alarm")}
     assert not {a for a in alarms if a.startswith(("ApiLatencyP99", "ApiClientErrorRate", "TableUserErrors"))}
     assert {a for a in alarms if a.startswith(("ApiServerErrorRate", "FunctionErrors", "TableSystemErrors"))}, "the rest stay"
+
+
+@pytest.fixture(scope="module")
+def overridden() -> Template:
+    """A new table with a customer-managed key and the infrequent-access class; a pool that requires MFA."""
+    from aws_cdk import aws_cognito as cognito
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_kms as kms
+
+    from serverless_meta import ItemScope
+
+    def build(stack: cdk.Stack) -> None:
+        key = kms.Key(stack, "TableKey", enable_key_rotation=True)
+        ServerlessCrudApi(
+            stack, "Orders", resource_name="orders", item_scope=ItemScope.claim("custom:tenant"),
+            table_props={"encryption": dynamodb.TableEncryptionV2.customer_managed_key(key),
+                         "table_class": dynamodb.TableClass.STANDARD_INFREQUENT_ACCESS},
+            user_pool_props=cognito.UserPoolProps(
+                mfa=cognito.Mfa.REQUIRED,
+                custom_attributes={"plan": cognito.StringAttribute(mutable=True)},
+            ),
+        )
+
+    return synthesize(build)
+
+
+def test_a_new_tables_settings_merge_over_the_defaults(overridden):
+    (table,) = overridden.find_resources("AWS::DynamoDB::GlobalTable").values()
+    properties = table["Properties"]
+    assert properties["SSESpecification"]["SSEType"] == "KMS"
+    (replica,) = properties["Replicas"]
+    assert replica["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    assert replica["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0].startswith("TableKey")
+    assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, "the defaults stay"
+    assert [k["AttributeName"] for k in properties["KeySchema"]] == ["pk", "sk"]
+
+
+def test_a_new_pools_settings_merge_over_the_defaults_and_keep_the_tenant_attribute(overridden):
+    (pool,) = overridden.find_resources("AWS::Cognito::UserPool").values()
+    properties = pool["Properties"]
+    assert properties["MfaConfiguration"] == "ON"
+    assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True, "the defaults stay"
+    assert {a["Name"] for a in properties["Schema"] if a.get("Mutable") is not None} >= {"tenant", "plan"}
+
+
+@pytest.mark.parametrize(("props", "prop", "expected"), [
+    ({"table_props": {"table_class": "x"}, "table": "table"}, "table_props", "left out with table="),
+    ({"user_pool_props": {}, "user_pool": "pool"}, "user_pool_props", "left out with user_pool="),
+    ({"table_props": {"partition_key": "x"}}, "table_props", "without partition_key or sort_key"),
+    ({"table_props": {"tabel_class": "x"}}, "table_props", "TablePropsV2's keyword arguments"),
+])
+def test_bad_overrides_fail_synthesis(props, prop, expected):
+    from aws_cdk import aws_cognito as cognito
+    from aws_cdk import aws_dynamodb as dynamodb
+
+    from serverless_meta import InvalidPropError
+
+    def build(stack: cdk.Stack) -> None:
+        given = dict(props)
+        if given.get("table") == "table":
+            given["table"] = dynamodb.TableV2.from_table_name(stack, "Existing", "existing")
+        if given.get("user_pool") == "pool":
+            given["user_pool"] = cognito.UserPool.from_user_pool_id(stack, "Pool", "eu-west-1_AbCdEfGhI")
+        if "user_pool_props" in given:
+            given["user_pool_props"] = cognito.UserPoolProps(**given["user_pool_props"])
+        ServerlessCrudApi(stack, "Orders", resource_name="orders", **given)
+
+    with pytest.raises(InvalidPropError, match=rf"{prop} must be .*{expected}"):
+        synthesize(build)
