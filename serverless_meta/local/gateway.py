@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from serverless_meta.local.cognito import InvalidToken, LocalUserPools
 from serverless_meta.local.events import rest_proxy_event
 from serverless_meta.local.functions import FunctionError, LocalFunctions, Throttled
-from serverless_meta.local.template import Function, Method, RestApi
+from serverless_meta.local.model import Function, Method, RestApi
 from serverless_meta.local.throttle import TokenBucket
 
 log = logging.getLogger("serverless_meta.local")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from serverless_meta.local.template import Asset, read_app
+from serverless_meta.local.model import Asset
+from serverless_meta.local.template import read_app
 
 
 def _function(variables: dict, **properties) -> dict:
