@@ -8,17 +8,14 @@ REST API a CDK app defines as it will be deployed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from serverless_meta.local import pipe_filters
+from serverless_meta.local.intrinsics import Intrinsics, Unresolved
 from serverless_meta.local.model import (
-    ACCOUNT_ID,
     AppClient,
     Asset,
     Authorizer,
@@ -54,20 +51,6 @@ def read_app(
     return app
 
 
-class _Unresolved(Exception):
-    """A value only CloudFormation can know (an import of another app's export, a parameter without default)."""
-
-
-def local_id(key: str, length: int, alphabet: str = string.ascii_lowercase + string.digits) -> str:
-    """A stable id in Cognito's style, derived from a resource's key."""
-    digest = int.from_bytes(hashlib.sha256(key.encode()).digest(), "big")
-    chars = []
-    for _ in range(length):
-        digest, index = divmod(digest, len(alphabet))
-        chars.append(alphabet[index])
-    return "".join(chars)
-
-
 class _StackReader:
     def __init__(
         self, stack: str, template: dict, region: str, assembly_dir: Path, app: LocalApp, assets: Mapping[str, Asset]
@@ -79,13 +62,14 @@ class _StackReader:
         self.assembly_dir = assembly_dir
         self.app = app
         self.assets = assets
-        self.refs: dict[str, str] = {}
-        self.attributes: dict[tuple[str, str], str] = {}
+        self.intrinsics = Intrinsics(stack, template, region, app.exports, app.warnings)
         self.invokes: dict[str, str] = {}
         """Alias or version logical id -> the logical id of the function it runs."""
         self.layers: dict[str, Path] = {}
         """Layer version logical id -> the ``python`` directory of its content, where that is an asset."""
-        self.queue_arns: dict[str, str] = {}
+        self.queue_arns = {
+            self.intrinsics.attribute(logical_id, "Arn"): self.key(logical_id) for logical_id in self.of_type("AWS::SQS::Queue")
+        }
         """A queue's local ARN -> its key."""
 
     def key(self, logical_id: str) -> str:
@@ -120,17 +104,10 @@ class _StackReader:
     def _tables(self) -> None:
         for logical_id, resource in self.of_type("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable").items():
             props = resource.get("Properties", {})
-            name = props.get("TableName") if isinstance(props.get("TableName"), str) else f"{self.stack}-{logical_id}"
-            self.refs[logical_id] = name
-            self.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
             stream = props.get("StreamSpecification") or {}
-            if stream.get("StreamViewType"):
-                self.attributes[(logical_id, "StreamArn")] = (
-                    f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}/stream/{_LOCAL_STREAM_LABEL}"
-                )
             self.app.tables.append(
                 Table(
-                    name=name,
+                    name=self.intrinsics.ref(logical_id),
                     region=self.region,
                     key_schema=props["KeySchema"],
                     attribute_definitions=props["AttributeDefinitions"],
@@ -141,28 +118,13 @@ class _StackReader:
             )
 
     def _queues(self) -> None:
-        """Every queue's name and attributes first, then the queues: a redrive policy names another queue."""
-        queues = self.of_type("AWS::SQS::Queue")
-        for logical_id, resource in queues.items():
-            props = resource.get("Properties", {})
-            fifo = str(props.get("FifoQueue", "false")).lower() == "true"
-            name = props.get("QueueName")
-            if not isinstance(name, str):
-                # CloudFormation's generated names: the stack and logical id, within SQS's 80 characters.
-                suffix = ".fifo" if fifo else ""
-                name = f"{self.stack}-{logical_id}"[: 80 - len(suffix)] + suffix
-            arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
-            url = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
-            self.refs[logical_id] = url
-            self.attributes.update({(logical_id, "Arn"): arn, (logical_id, "QueueName"): name, (logical_id, "QueueUrl"): url})
-            self.queue_arns[arn] = self.key(logical_id)
-        for logical_id, resource in queues.items():
+        for logical_id, resource in self.of_type("AWS::SQS::Queue").items():
             props = resource.get("Properties", {})
             redrive = props.get("RedrivePolicy") or {}
-            target = self.resolve_or_warn(
+            target = self.intrinsics.resolve_or_warn(
                 redrive["deadLetterTargetArn"], f"{self.key(logical_id)} RedrivePolicy", "its messages are never dead-lettered"
             ) if "deadLetterTargetArn" in redrive else None
-            name = self.attributes[(logical_id, "QueueName")]
+            name = self.intrinsics.attribute(logical_id, "QueueName")
             self.app.queues[self.key(logical_id)] = Queue(
                 key=self.key(logical_id),
                 path=self.path_of(logical_id, resource),
@@ -178,65 +140,47 @@ class _StackReader:
     def _layers(self) -> None:
         """Layer versions whose content is an asset of the assembly: their ``python`` directory, as Lambda's /opt/python."""
         for logical_id, resource in self.of_type("AWS::Lambda::LayerVersion").items():
-            self.refs[logical_id] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:layer:{logical_id}:1"
             content, _ = self._asset_dir(resource, "Content")
             if content is not None and (content / "python").is_dir():
                 self.layers[logical_id] = content / "python"
 
     def _user_pools(self) -> None:
-        for logical_id, resource in self.of_type("AWS::Cognito::UserPoolResourceServer").items():
-            # Ref of a resource server is its identifier, the prefix of its scopes.
-            identifier = self.resolve_or_warn(
-                resource.get("Properties", {}).get("Identifier", logical_id),
-                f"{self.key(logical_id)} Identifier",
-                "its scopes are not known",
-            )
-            self.refs[logical_id] = identifier or logical_id
         clients: dict[str, list[AppClient]] = {}
         for logical_id, resource in self.of_type("AWS::Cognito::UserPoolClient").items():
-            client_id = local_id(self.key(logical_id), 26)
-            self.refs[logical_id] = client_id
             props = resource.get("Properties", {})
             pool = props.get("UserPoolId", {})
             if isinstance(pool, dict) and "Ref" in pool:
                 clients.setdefault(pool["Ref"], []).append(
                     AppClient(
-                        client_id=client_id,
+                        client_id=self.intrinsics.ref(logical_id),
                         path=self.path_of(logical_id, resource),
                         client_credentials="client_credentials" in props.get("AllowedOAuthFlows", []),
-                        scopes=self.strings(
+                        scopes=self.intrinsics.strings(
                             props.get("AllowedOAuthScopes", []), f"{self.key(logical_id)} AllowedOAuthScopes",
                             "the client cannot ask for that scope",
                         ),
                     )
                 )
         for logical_id, resource in self.of_type("AWS::Cognito::UserPool").items():
-            pool_id = f"{self.region}_{local_id(self.key(logical_id), 9, string.ascii_letters + string.digits)}"
-            self.refs[logical_id] = pool_id
-            arn = f"arn:aws:cognito-idp:{self.region}:{ACCOUNT_ID}:userpool/{pool_id}"
-            self.attributes[(logical_id, "Arn")] = arn
-            self.attributes[(logical_id, "ProviderURL")] = f"cognito-idp.{self.region}.amazonaws.com/{pool_id}"
             pool_clients = tuple(clients.get(logical_id, ()))
             self.app.user_pools[self.key(logical_id)] = UserPool(
                 key=self.key(logical_id),
                 path=self.path_of(logical_id, resource),
-                pool_id=pool_id,
+                pool_id=self.intrinsics.ref(logical_id),
                 region=self.region,
                 client_ids=tuple(client.client_id for client in pool_clients),
                 clients=pool_clients,
             )
 
     def _functions(self) -> None:
-        for logical_id in self.of_type("AWS::Lambda::Function"):
-            self.refs[logical_id] = logical_id
-            self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
+        functions = self.of_type("AWS::Lambda::Function")
         # An alias or a published version runs its function's code: integrations that invoke one
         # (provisioned concurrency, SnapStart) reach the function.
         for logical_id, resource in self.of_type("AWS::Lambda::Alias", "AWS::Lambda::Version").items():
             function = resource.get("Properties", {}).get("FunctionName")
-            if isinstance(function, dict) and function.get("Ref") in self.refs:
+            if isinstance(function, dict) and function.get("Ref") in functions:
                 self.invokes[logical_id] = function["Ref"]
-        for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
+        for logical_id, resource in functions.items():
             props = resource.get("Properties", {})
             name = self.path_of(logical_id, resource)
             code_dir, unavailable = self._asset_dir(resource, "Code")
@@ -245,7 +189,9 @@ class _StackReader:
                 unavailable = f"runtime {runtime or '(none: a container image)'} is not emulated, only Python"
             environment = {}
             for variable, value in props.get("Environment", {}).get("Variables", {}).items():
-                resolved = self.resolve_or_warn(value, f"{name} Environment.Variables.{variable}", "the variable is left out")
+                resolved = self.intrinsics.resolve_or_warn(
+                    value, f"{name} Environment.Variables.{variable}", "the variable is left out"
+                )
                 if resolved is not None:
                     environment[variable] = resolved
             reserved = props.get("ReservedConcurrentExecutions")
@@ -277,8 +223,8 @@ class _StackReader:
         asset_path = metadata.get("aws:asset:path") if metadata.get("aws:asset:property") == prop else None
         if asset_path is None and "S3Key" in code:
             try:
-                asset = self.assets.get(self.resolve(code["S3Key"]))
-            except _Unresolved:
+                asset = self.assets.get(self.intrinsics.resolve(code["S3Key"]))
+            except Unresolved:
                 asset = None
             if asset is None:
                 return None, "its code is in S3, not an asset of this cloud assembly"
@@ -295,7 +241,6 @@ class _StackReader:
 
     def _apis(self) -> None:
         for api_id, resource in self.of_type("AWS::ApiGateway::RestApi").items():
-            self.refs[api_id] = local_id(self.key(api_id), 10)
             paths = self._resource_paths(api_id)
             authorizers = self._authorizers(api_id)
             resources: dict[str, dict[str, Method]] = {}
@@ -309,7 +254,7 @@ class _StackReader:
                 RestApi(
                     key=self.key(api_id),
                     path=self.path_of(api_id, resource),
-                    api_id=self.refs[api_id],
+                    api_id=self.intrinsics.ref(api_id),
                     name=props.get("Name", api_id) if isinstance(props.get("Name"), str) else api_id,
                     binary_media_types=tuple(props.get("BinaryMediaTypes", [])),
                     stages=self._stages(api_id),
@@ -343,7 +288,7 @@ class _StackReader:
                 if isinstance(arn, dict) and "Fn::GetAtt" in arn:
                     pools.append(self.key(arn["Fn::GetAtt"][0]))
                     continue
-                resolved = self.resolve_or_warn(
+                resolved = self.intrinsics.resolve_or_warn(
                     arn, f"{self.key(logical_id)} ProviderARNs", "tokens of that pool are refused"
                 )
                 if resolved is not None:
@@ -381,7 +326,7 @@ class _StackReader:
             function=function,
             mock=mock,
             api_key_required=bool(props.get("ApiKeyRequired", False)),
-            authorization_scopes=self.strings(
+            authorization_scopes=self.intrinsics.strings(
                 props.get("AuthorizationScopes", []), f"{props['HttpMethod']} method AuthorizationScopes",
                 "no token can carry that scope",
             ),
@@ -417,8 +362,10 @@ class _StackReader:
         for logical_id, resource in self.of_type("AWS::Pipes::Pipe").items():
             props = resource.get("Properties", {})
             path = self.path_of(logical_id, resource)
-            source = self.resolve_or_warn(props.get("Source"), f"{path} Source", "the pipe does not run locally")
-            target = self.resolve_or_warn(props.get("Target"), f"{path} Target", "the pipe does not run locally")
+            source, target = (
+                self.intrinsics.resolve_or_warn(props.get(end), f"{path} {end}", "the pipe does not run locally")
+                for end in ("Source", "Target")
+            )
             table = _stream_table(source) if source else None
             if source is None or target is None:
                 continue
@@ -431,7 +378,7 @@ class _StackReader:
             source_parameters = props.get("SourceParameters", {})
             target_parameters = props.get("TargetParameters", {}).get("SqsQueueParameters", {})
             stream_parameters = source_parameters.get("DynamoDBStreamParameters", {})
-            filters = self.strings(
+            filters = self.intrinsics.strings(
                 [f["Pattern"] for f in source_parameters.get("FilterCriteria", {}).get("Filters", []) if "Pattern" in f],
                 f"{path} FilterCriteria",
                 "the filter is left out",
@@ -465,7 +412,9 @@ class _StackReader:
         for logical_id, resource in self.of_type("AWS::Lambda::EventSourceMapping").items():
             props = resource.get("Properties", {})
             path = self.path_of(logical_id, resource)
-            source = self.resolve_or_warn(props.get("EventSourceArn"), f"{path} EventSourceArn", "it does not run locally")
+            source = self.intrinsics.resolve_or_warn(
+                props.get("EventSourceArn"), f"{path} EventSourceArn", "it does not run locally"
+            )
             function = props.get("FunctionName")
             function_key = self.key(function["Ref"]) if isinstance(function, dict) and "Ref" in function else None
             if source is None:
@@ -494,124 +443,11 @@ class _StackReader:
             if export is None:
                 continue
             try:
-                self.app.exports[self.resolve(export)] = self.resolve(output.get("Value", ""))
-            except _Unresolved:
+                self.app.exports[self.intrinsics.resolve(export)] = self.intrinsics.resolve(output.get("Value", ""))
+            except Unresolved:
                 continue  # an export nobody here can resolve; its importers will say so
 
-    def resolve_or_warn(self, value: Any, where: str, consequence: str) -> str | None:
-        """``resolve``, or None with a warning that names the resource and property and what follows."""
-        try:
-            return self.resolve(value)
-        except _Unresolved as error:
-            self.app.warnings.append(f"{where}: {error} cannot be resolved locally: {consequence}")
-            return None
 
-    def strings(self, values: list[Any], where: str, consequence: str) -> tuple[str, ...]:
-        """Each value resolved; one that cannot be is left out, with a warning."""
-        resolved = (self.resolve_or_warn(value, where, consequence) for value in values)
-        return tuple(value for value in resolved if value is not None)
-
-    def resolve(self, value: Any) -> str:
-        """A property value as a string, with the intrinsic functions resolved; _Unresolved where it cannot be."""
-        resolved = self._evaluate(value)
-        if isinstance(resolved, bool):
-            return "true" if resolved else "false"
-        if isinstance(resolved, (int, float, str)):
-            return str(resolved)
-        raise _Unresolved(f"a {type(resolved).__name__} value ({json.dumps(value)[:80]})")
-
-    def _evaluate(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return [self._evaluate(item) for item in value] if isinstance(value, list) else value
-        if len(value) != 1:
-            raise _Unresolved(json.dumps(value)[:80])
-        (function, argument), = value.items()
-        if function == "Ref":
-            return self._ref(argument)
-        if function == "Fn::GetAtt":
-            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-            if (logical_id, attribute) not in self.attributes:
-                raise _Unresolved(f"Fn::GetAtt {logical_id}.{attribute}")
-            return self.attributes[(logical_id, attribute)]
-        if function == "Fn::Join":
-            separator, parts = argument
-            return separator.join(self.resolve(part) for part in self._evaluate(parts))
-        if function == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
-            return re.sub(
-                r"\$\{([^}!][^}]*)\}",
-                lambda m: self.resolve(variables[m.group(1)]) if m.group(1) in variables else self._substitute(m.group(1)),
-                text,
-            ).replace("${!", "${")
-        if function == "Fn::Select":
-            index, items = argument
-            items = self._evaluate(items)
-            return items[int(self._evaluate(index))]
-        if function == "Fn::Split":
-            separator, text = argument
-            return self.resolve(text).split(separator)
-        if function == "Fn::If":
-            condition, when_true, when_false = argument
-            return self._evaluate(when_true if self._condition(condition) else when_false)
-        if function == "Fn::ImportValue":
-            name = self.resolve(argument)
-            if name not in self.app.exports:
-                raise _Unresolved(f"Fn::ImportValue {name!r} (an export of no stack of this app)")
-            return self.app.exports[name]
-        if function == "Fn::GetAZs":
-            return [f"{self.region}{zone}" for zone in "abc"]
-        raise _Unresolved(function)
-
-    def _ref(self, name: str) -> str:
-        pseudo = self._pseudo(name)
-        if pseudo is not None:
-            return pseudo
-        if name in self.refs:
-            return self.refs[name]
-        parameter = self.template.get("Parameters", {}).get(name)
-        if parameter is not None and "Default" in parameter:
-            return str(parameter["Default"])
-        raise _Unresolved(f"Ref {name}")
-
-    def _substitute(self, name: str) -> str:
-        if "." in name:
-            return self.resolve({"Fn::GetAtt": name.split(".", 1)})
-        return self._ref(name)
-
-    def _condition(self, name: str) -> bool:
-        """A condition of the template's Conditions section, where its values can be known."""
-        condition = self.template.get("Conditions", {}).get(name)
-        if condition is None:
-            raise _Unresolved(f"Condition {name}")
-        return self._truth(condition)
-
-    def _truth(self, expression: Any) -> bool:
-        (function, argument), = expression.items()
-        if function == "Fn::Equals":
-            left, right = (self.resolve(item) for item in argument)
-            return left == right
-        if function == "Fn::Not":
-            return not self._truth(argument[0])
-        if function == "Fn::And":
-            return all(self._truth(item) for item in argument)
-        if function == "Fn::Or":
-            return any(self._truth(item) for item in argument)
-        if function == "Condition":
-            return self._condition(argument)
-        raise _Unresolved(function)
-
-    def _pseudo(self, name: str) -> str | None:
-        return {
-            "AWS::Region": self.region,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": self.stack,
-        }.get(name)
-
-
-# Local stream ARNs name their table; the label, a date in DynamoDB, is the same for every table.
-_LOCAL_STREAM_LABEL = "local"
 _STREAM_ARN = re.compile(r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]+)/stream/.+$")
 
 
