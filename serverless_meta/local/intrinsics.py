@@ -108,6 +108,8 @@ _SYMBOLS: dict[str, Callable[[_Site, Mapping[str, Any]], Symbol]] = {
     # A stable local stand-in for the API's id: /restapis/<id>/<stage>/_user_request_/... reaches it.
     "AWS::ApiGateway::RestApi": lambda site, props: Symbol(local_id(site.key, 10)),
     "AWS::ApiGateway::Stage": lambda site, props: Symbol(props.get("StageName", site.logical_id)),
+    # Ref of a model is its name, which a method's RequestModels name it by.
+    "AWS::ApiGateway::Model": lambda site, props: Symbol(props.get("Name", site.logical_id)),
 }
 
 

@@ -6,6 +6,7 @@ Plain values, built by the readers (``template.read_app``) and used by the parts
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,12 @@ class Method:
     api_key_required: bool = False
     authorization_scopes: tuple[str, ...] = ()
     """With scopes, a Cognito authorizer takes access tokens carrying one of them, and no ID tokens."""
+    required_parameters: tuple[str, ...] = ()
+    """Request parameters that must be present and not blank (``method.request.querystring.page``...), where the
+    method's request validator validates parameters; none otherwise."""
+    body_models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Content type (or ``$default``) -> the JSON schema (draft 4) a request body of that type must match, where
+    the method's request validator validates bodies; none otherwise."""
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
-"""API Gateway REST APIs: their resources and methods (authorizers, integrations), stages (throttling)
-and gateway responses."""
+"""API Gateway REST APIs: their resources and methods (authorizers, integrations, request validation),
+stages (throttling) and gateway responses."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from serverless_meta.local import validation
 from serverless_meta.local.model import Authorizer, GatewayResponse, LocalApp, Method, MockIntegration, RestApi
 from serverless_meta.local.readers import user_pools
 from serverless_meta.local.readers.functions import aliased_functions
@@ -15,17 +18,41 @@ from serverless_meta.local.readers.stack import StackTemplate
 # API Gateway's account-level defaults, which apply where a stage sets no throttling.
 ACCOUNT_THROTTLE = (10_000.0, 5_000)
 
+# Every REST API has these two models, which a method names without the template defining them (CDK's
+# Model.EMPTY_MODEL and Model.ERROR_MODEL); their schemas as aws-cdk-lib's EmptyModel and ErrorModel quote them
+# (https://docs.aws.amazon.com/cdk/api/v1/docs/@aws-cdk_aws-apigateway.EmptyModel.html).
+_DRAFT_4 = "http://json-schema.org/draft-04/schema#"
+_BUILT_IN_MODELS = {
+    "Empty": {"$schema": _DRAFT_4, "title": "Empty Schema", "type": "object"},
+    "Error": {
+        "$schema": _DRAFT_4, "title": "Error Schema", "type": "object", "properties": {"message": {"type": "string"}}
+    },
+}
+
+
+@dataclass(frozen=True)
+class _Validators:
+    """An API's request validators and the models they validate bodies against."""
+
+    checks: Mapping[str, tuple[bool, bool]]
+    """Validator logical id -> whether it validates bodies, and whether parameters."""
+    models: Mapping[str, Mapping[str, Any]]
+    """Model name -> its schema."""
+
 
 def read(stack: StackTemplate, app: LocalApp) -> None:
     for api_id, resource in stack.of_type("AWS::ApiGateway::RestApi").items():
         paths = _resource_paths(stack, api_id)
         authorizers = _authorizers(stack, app, api_id)
+        validators = _validators(stack, app, api_id)
         resources: dict[str, dict[str, Method]] = {}
-        for props in stack.of_api("AWS::ApiGateway::Method", api_id).values():
+        for logical_id, props in stack.of_api("AWS::ApiGateway::Method", api_id).items():
             path = paths.get(_resource_reference(props.get("ResourceId")))
             if path is None:
                 continue
-            resources.setdefault(path, {})[props["HttpMethod"]] = _method(stack, props, authorizers)
+            resources.setdefault(path, {})[props["HttpMethod"]] = _method(
+                stack, app, stack.path_of(logical_id, stack.resources[logical_id]), props, authorizers, validators
+            )
         props = resource.get("Properties", {})
         app.apis.append(
             RestApi(
@@ -79,7 +106,48 @@ def _authorizers(stack: StackTemplate, app: LocalApp, api_id: str) -> dict[str, 
     return authorizers
 
 
-def _method(stack: StackTemplate, props: dict, authorizers: Mapping[str, Authorizer]) -> Method:
+def _validators(stack: StackTemplate, app: LocalApp, api_id: str) -> _Validators:
+    """The API's request validators, and its models (API Gateway's built-in ones too) that local mode validates against."""
+    models = dict(_BUILT_IN_MODELS)
+    for logical_id, props in stack.of_api("AWS::ApiGateway::Model", api_id).items():
+        # The model's own ContentType does not select it: a method's RequestModels map content types to models.
+        name = stack.intrinsics.resolve_or_warn(
+            {"Ref": logical_id}, f"{stack.key(logical_id)} Name", "no body is validated against it"
+        )
+        schema, problem = _schema(props.get("Schema", {}))
+        if problem is not None:
+            app.warnings.append(f"{stack.key(logical_id)} Schema: {problem}: no body is validated against it")
+        elif name is not None:
+            models[name] = schema
+    checks = {
+        logical_id: (_flag(props.get("ValidateRequestBody")), _flag(props.get("ValidateRequestParameters")))
+        for logical_id, props in stack.of_api("AWS::ApiGateway::RequestValidator", api_id).items()
+    }
+    return _Validators(checks, models)
+
+
+def _schema(value: Any) -> tuple[Any, str | None]:
+    """A model's schema (an object, or JSON text), and why it cannot be validated against locally, if it cannot."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            return None, f"its schema is not JSON ({error})"
+    if _anywhere(value, _is_intrinsic):
+        return None, "its schema holds a value only CloudFormation knows (a $ref to another model, say)"
+    if _anywhere(value, _refers_elsewhere):
+        return None, "its schema refers to another model ($ref), which local mode does not follow"
+    return value, validation.schema_problem(value)
+
+
+def _method(
+    stack: StackTemplate,
+    app: LocalApp,
+    path: str,
+    props: dict,
+    authorizers: Mapping[str, Authorizer],
+    validators: _Validators,
+) -> Method:
     integration = props.get("Integration", {})
     authorizer_ref = props.get("AuthorizerId")
     authorizer = authorizers.get(authorizer_ref["Ref"]) if isinstance(authorizer_ref, dict) else None
@@ -93,6 +161,7 @@ def _method(stack: StackTemplate, props: dict, authorizers: Mapping[str, Authori
         ]
         function = next((stack.key(target) for target in targets), None)
     mock = _mock(integration) if kind == "MOCK" else None
+    required_parameters, body_models = _request_validation(stack, app, path, props, validators)
     return Method(
         http_method=props["HttpMethod"],
         authorization_type=props.get("AuthorizationType", "NONE"),
@@ -105,7 +174,35 @@ def _method(stack: StackTemplate, props: dict, authorizers: Mapping[str, Authori
             props.get("AuthorizationScopes", []), f"{props['HttpMethod']} method AuthorizationScopes",
             "no token can carry that scope",
         ),
+        required_parameters=required_parameters,
+        body_models=body_models,
     )
+
+
+def _request_validation(
+    stack: StackTemplate, app: LocalApp, path: str, props: dict, validators: _Validators
+) -> tuple[tuple[str, ...], dict[str, Mapping[str, Any]]]:
+    """The method's required parameters and its body models, as far as its request validator checks them."""
+    reference = props.get("RequestValidatorId")
+    checks = validators.checks.get(reference["Ref"]) if isinstance(reference, dict) and "Ref" in reference else None
+    if checks is None:
+        return (), {}
+    validates_body, validates_parameters = checks
+    required = sorted(name for name, required in props.get("RequestParameters", {}).items() if _flag(required))
+    body_models = {}
+    request_models = (props.get("RequestModels") or {}) if validates_body else {}
+    for content_type, model in request_models.items():
+        name = stack.intrinsics.resolve_or_warn(
+            model, f"{path} RequestModels", f"bodies of {content_type} are not validated"
+        )
+        if name in validators.models:
+            body_models[content_type] = validators.models[name]
+        elif name is not None:
+            app.warnings.append(
+                f"{path} RequestModels: the API has no model {name!r} to validate against locally: "
+                f"bodies of {content_type} are not validated"
+            )
+    return (tuple(required) if validates_parameters else ()), body_models
 
 
 def _stages(stack: StackTemplate, api_id: str) -> dict[str, dict[tuple[str, str], tuple[float, int]]]:
@@ -134,6 +231,29 @@ def _gateway_responses(stack: StackTemplate, api_id: str) -> dict[str, GatewayRe
             body=templates.get("application/json"),
         )
     return responses
+
+
+def _flag(value: Any) -> bool:
+    """A boolean property, which a template may hold as a string."""
+    return str(value).lower() == "true"
+
+
+def _anywhere(value: Any, test: Callable[[dict], bool]) -> bool:
+    """Whether ``test`` holds for an object anywhere in ``value``."""
+    if isinstance(value, dict):
+        return test(value) or any(_anywhere(item, test) for item in value.values())
+    if isinstance(value, list):
+        return any(_anywhere(item, test) for item in value)
+    return False
+
+
+def _is_intrinsic(value: dict) -> bool:
+    return any(key.startswith("Fn::") or (key == "Ref" and isinstance(item, str)) for key, item in value.items())
+
+
+def _refers_elsewhere(value: dict) -> bool:
+    """A ``$ref`` out of its own schema (``#/definitions/...`` stays in it)."""
+    return isinstance(value.get("$ref"), str) and not value["$ref"].startswith("#")
 
 
 def _resource_reference(value: Any) -> str:
