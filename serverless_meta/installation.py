@@ -14,10 +14,12 @@ import json
 
 DISTRIBUTION = "serverless-meta"
 LOCAL_EXTRA = "local"
-# What the ``local`` extra installs, by the name it is imported by: local mode's HTTP server, tokens
-# and DynamoDB (waitress, PyJWT with cryptography, moto and boto3), the testing kit's client
-# (requests), and what the handlers run on in local mode's worker processes (Powertools).
-LOCAL_MODE_MODULES = ("waitress", "jwt", "cryptography", "moto", "boto3", "requests", "aws_lambda_powertools")
+# What the ``local`` extra installs, by the name it is imported by: local mode's HTTP server, tokens,
+# DynamoDB and request validation (waitress, PyJWT with cryptography, moto and boto3, jsonschema), the
+# testing kit's client (requests), and what the handlers run on in local mode's worker processes (Powertools).
+LOCAL_MODE_MODULES = (
+    "waitress", "jwt", "cryptography", "moto", "boto3", "jsonschema", "requests", "aws_lambda_powertools"
+)
 
 
 def version() -> str:

@@ -8,7 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from serverless_meta.local.template import DEFAULT_REGION, Asset, LocalApp, read_app
+from serverless_meta.local.model import DEFAULT_REGION, Asset, LocalApp
+from serverless_meta.local.template import read_app
 
 # What the cdk CLI would pass, plus: asset paths point at the source, so handler edits are live.
 _LOCAL_CONTEXT = {

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError
 
 from serverless_meta.local import assembly
 from serverless_meta.local.cognito import TOKEN_LIFETIME_SECONDS, LocalUserPools, TokenRefused
-from serverless_meta.local.template import LocalApp
+from serverless_meta.local.model import LocalApp
 
 log = logging.getLogger("serverless_meta.local")
 

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from serverless_meta.local.aws import LOCAL_CREDENTIALS, local_client
-from serverless_meta.local.template import Table
+from serverless_meta.local.model import Table
 
 
 class LocalDynamoDB:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serverless_meta.local.template import ACCOUNT_ID, Function
+from serverless_meta.local.model import ACCOUNT_ID, Function
 
 log = logging.getLogger("serverless_meta.local")
 

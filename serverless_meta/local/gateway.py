@@ -2,9 +2,10 @@
 
 The order and the answers follow API Gateway's: an unknown stage is a 403, an unknown route
 the API's MISSING_AUTHENTICATION_TOKEN response, an exhausted bucket a 429 before any
-authorizer runs, a missing or bad token a 401 without the function running, and a function
-that fails or answers malformed a 502. Gateway responses defined in the template (with
-their status, headers and body) replace the defaults.
+authorizer runs, a missing or bad token a 401 without the function running, a request its
+method's validator refuses a 400 without the function running either, and a function that
+fails or answers malformed a 502. Gateway responses defined in the template (with their
+status, headers and body) replace the defaults.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import base64
 import fnmatch
 import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from serverless_meta.local import validation
 from serverless_meta.local.cognito import InvalidToken, LocalUserPools
 from serverless_meta.local.events import rest_proxy_event
 from serverless_meta.local.functions import FunctionError, LocalFunctions, Throttled
-from serverless_meta.local.template import Function, Method, RestApi
+from serverless_meta.local.model import Function, Method, RestApi
 from serverless_meta.local.throttle import TokenBucket
 
 log = logging.getLogger("serverless_meta.local")
@@ -32,6 +35,8 @@ _DEFAULT_ERRORS = {
     "THROTTLED": (429, "Too Many Requests"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
     "INVALID_API_KEY": (403, "Forbidden"),
+    "BAD_REQUEST_PARAMETERS": (400, "Missing required request parameters"),
+    "BAD_REQUEST_BODY": (400, "Invalid request body"),
     "INTEGRATION_FAILURE": (502, "Internal server error"),
     "API_CONFIGURATION_ERROR": (500, "Internal server error"),
     # Not a response type of its own: a Lambda function throttled behind a proxy integration is
@@ -150,6 +155,10 @@ class LocalGateway:
             return self._error(api, "API_CONFIGURATION_ERROR")
         if method.api_key_required and not request.header("x-api-key"):
             return self._error(api, "INVALID_API_KEY")
+        query = parse_qsl(url.query, keep_blank_values=True)
+        refused = self._validate(api, method, request, dict(query), match.parameters)
+        if refused is not None:
+            return refused
         if method.integration_type == "MOCK" and method.mock is not None:
             return self._mock(api, method, request)
         if method.integration_type == "AWS_PROXY" and method.function in self._definitions:
@@ -160,7 +169,7 @@ class LocalGateway:
                 stage=match.stage,
                 path_parameters=match.parameters,
                 headers=request.headers,
-                query=parse_qsl(url.query, keep_blank_values=True),
+                query=query,
                 body=request.body or None,
                 binary=_is_binary(request.header("Content-Type"), api.binary_media_types),
                 claims=claims,
@@ -226,9 +235,31 @@ class LocalGateway:
             log.info("%s %s: 401 (%s)", request.method, request.target, error)
             return None
 
+    def _validate(
+        self, api: RestApi, method: Method, request: HttpRequest, query: Mapping[str, str], path: Mapping[str, str]
+    ) -> HttpResponse | None:
+        """API Gateway's basic request validation, as far as the method's validator asks for it: the parameters,
+        then the body. The page says it comes "before proceeding with the integration request"; here it comes
+        after the authorizer too, so that a caller without a token learns nothing of what a request must hold."""
+        missing = validation.missing_parameters(method.required_parameters, request.header, query, path)
+        if missing:
+            # API Gateway's documentation gives neither this message nor the validationErrorString of a missing
+            # parameter: the message is LocalStack's (its API Gateway tests are checked against AWS), and is both.
+            message = f"Missing required request parameters: [{', '.join(missing)}]"
+            log.info("%s %s: refused by the method's request validator (%s)", request.method, request.target, message)
+            return self._error(api, "BAD_REQUEST_PARAMETERS", message=message, validation_error=message)
+        content_type = _content_type(request)
+        schema = validation.model_for(method.body_models, content_type)
+        error = validation.body_error(schema, request.body) if schema is not None else None
+        if error is not None:
+            log.info("%s %s: refused by the method's request validator (a body of %s its model refuses: %s)",
+                     request.method, request.target, content_type, error)
+            return self._error(api, "BAD_REQUEST_BODY", validation_error=error)
+        return None
+
     def _mock(self, api: RestApi, method: Method, request: HttpRequest) -> HttpResponse:
         mock = method.mock
-        content_type = (request.header("Content-Type") or "application/json").split(";")[0].strip().lower()
+        content_type = _content_type(request)
         unmapped = content_type not in mock.request_content_types
         if unmapped and (mock.passthrough == "NEVER" or (mock.passthrough == "WHEN_NO_TEMPLATES" and mock.request_content_types)):
             return self._error(api, "UNSUPPORTED_MEDIA_TYPE")
@@ -259,8 +290,15 @@ class LocalGateway:
         response.function = function.name
         return response
 
-    def _error(self, api: RestApi, response_type: str) -> HttpResponse:
-        status, message = _DEFAULT_ERRORS[response_type]
+    def _error(
+        self, api: RestApi, response_type: str, *, message: str | None = None, validation_error: str = ""
+    ) -> HttpResponse:
+        """The API's gateway response of ``response_type``: its default, or the template's, whose body template may
+        hold ``$context.error.message``, ``messageString`` (the message, quoted) and ``validationErrorString``
+        (why a request validator refused the request), substituted as API Gateway does ("Variables for data
+        transformations", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html)."""
+        status, default_message = _DEFAULT_ERRORS[response_type]
+        message = message or default_message
         custom = api.gateway_responses.get(response_type)
         status = custom.status if custom and custom.status else status
         family = api.gateway_responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX")
@@ -272,8 +310,18 @@ class LocalGateway:
                 body = response.body or body
         if body is None:
             return _json(status, {"message": message}, headers)
-        body = body.replace("$context.error.messageString", json.dumps(message)).replace("$context.error.message", message)
+        variables = {"messageString": json.dumps(message), "message": message, "validationErrorString": validation_error}
+        body = _ERROR_VARIABLE.sub(lambda variable: variables[variable.group(1)], body)
         return HttpResponse(status, list(headers.items()), body.encode())
+
+
+# Longest names first: messageString before message.
+_ERROR_VARIABLE = re.compile(r"\$context\.error\.(validationErrorString|messageString|message)")
+
+
+def _content_type(request: HttpRequest) -> str:
+    """The media type of the request's body; without a Content-Type, application/json, as API Gateway assumes."""
+    return (request.header("Content-Type") or "application/json").split(";")[0].strip().lower()
 
 
 def _match_resource(resource: str, segments: list[str]) -> tuple[tuple[int, ...], dict[str, str]] | None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from serverless_meta.handlers.crud_api import contract
-from serverless_meta.local.template import Function, LocalApp, Method, RestApi
+from serverless_meta.local.model import Function, LocalApp, Method, RestApi
 
 HANDLER = "crud_api.app.lambda_handler"
 # A worker's function: its service's items may carry attributes the worker derived and wrote back.

@@ -16,7 +16,7 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
-from serverless_meta.local.template import Pipe
+from serverless_meta.local.model import Pipe
 
 
 class PipePoller:

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from serverless_meta.local.events import sqs_event
-from serverless_meta.local.template import EventSourceMapping, Queue
+from serverless_meta.local.model import EventSourceMapping, Queue
 
 log = logging.getLogger("serverless_meta.local")
 

@@ -26,7 +26,7 @@ from tests.support import ROOT
 
 # What only local mode and the handlers use: none of it belongs in an environment that only synthesizes.
 LOCAL_ONLY = {"moto", "werkzeug", "flask", "responses", "docker", "pyjwt", "aws-xray-sdk", "waitress", "boto3",
-              "aws-lambda-powertools", "requests"}
+              "aws-lambda-powertools", "requests", "jsonschema"}
 CONSUMER_APP = """
 import aws_cdk as cdk
 from serverless_meta import ServerlessCrudApi

@@ -16,6 +16,7 @@ from tests.local.support import LocalServerProcess, write_cdk_app
 HELLO_APP = """
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 
 app = cdk.App()
@@ -26,8 +27,13 @@ public = lambda_.Function(stack, "Public", runtime=lambda_.Runtime.PYTHON_3_12, 
 admin = lambda_.Function(stack, "Admin", runtime=lambda_.Runtime.PYTHON_3_12, handler="hello.handler", code=code,
                          environment={"NAME": "admin"})
 stage = apigateway.StageOptions(stage_name="dev")
-apigateway.LambdaRestApi(stack, "PublicApi", handler=public, deploy_options=stage, binary_media_types=["image/*"])
+public_api = apigateway.LambdaRestApi(stack, "PublicApi", handler=public, deploy_options=stage,
+                                     binary_media_types=["image/*"])
 apigateway.LambdaRestApi(stack, "AdminApi", handler=admin, deploy_options=stage)
+# Resources the function names, defined after it: what they resolve to must not depend on that order.
+public.add_environment("API_ID", public_api.rest_api_id)
+greetings = dynamodb.Table(stack, "Greetings", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING))
+public.add_environment("TABLE_NAME", greetings.table_name)
 app.synth()
 """
 
@@ -45,7 +51,8 @@ def handler(event, context):
     body = {{"version": {version}, "name": os.environ["NAME"], "greeting": os.environ.get("GREETING"),
              "path": event["path"], "proxy": event["pathParameters"]["proxy"],
              "query": event["queryStringParameters"], "multi_query": event["multiValueQueryStringParameters"],
-             "header": event["headers"].get("X-Test"), "body": event["body"], "base64": event["isBase64Encoded"]}}
+             "header": event["headers"].get("X-Test"), "body": event["body"], "base64": event["isBase64Encoded"],
+             "api_id": os.environ.get("API_ID"), "table": os.environ.get("TABLE_NAME")}}
     return {{"statusCode": 200, "body": json.dumps(body)}}
 """
 
@@ -82,6 +89,25 @@ def test_an_api_shadowed_by_another_is_reached_by_its_id(hello_server):
 
     assert response.json["name"] == "admin"
     assert response.json["greeting"] is None, "one function's environment never leaks into another's"
+
+
+def test_a_function_is_given_the_id_of_its_api_and_the_name_of_its_table_as_local_mode_serves_them(hello_server):
+    """``fn.add_environment("API_ID", api.rest_api_id)``: the API is read after the function, which once lost the
+    variable (with a warning at startup)."""
+    import boto3
+
+    log = hello_server.log()
+    (api_id,) = re.findall(r"OpenAPI document of Hello/PublicApi: \S+/restapis/(\w+)/openapi\.json", log)
+    (endpoint,) = re.findall(r"DynamoDB: embedded \(moto, in memory, at (\S+)\)", log)
+    tables = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="local",
+                          aws_secret_access_key="local").list_tables()["TableNames"]
+
+    by_id = hello_server.request("GET", f"/restapis/{api_id}/dev/_user_request_/whoami")
+
+    assert (by_id.status, by_id.json["name"]) == (200, "public"), "the id reaches the API it names"
+    assert by_id.json["api_id"] == api_id
+    assert by_id.json["table"] in tables
+    assert "cannot be resolved" not in log
 
 
 def test_repeated_query_keys_and_encoded_slashes_arrive_as_api_gateway_sends_them(hello_server):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from serverless_meta.local.template import Asset, read_app
+from serverless_meta.local.model import Asset
+from serverless_meta.local.template import read_app
 
 
 def _function(variables: dict, **properties) -> dict:
@@ -177,3 +178,56 @@ def test_a_pipe_with_filters_pipes_takes_runs_with_its_region_resolved(tmp_path)
     (pipe,) = app.pipes
     assert json.loads(pipe.filters[0])["dynamodb"]["NewImage"]["$or"][0] == {"at": {"S": ["eu-west-1"]}}
     assert app.warnings == []
+
+
+def _validated_api(tmp_path: Path, validator: dict, models: dict, request_models: dict) -> object:
+    method = {"RestApiId": {"Ref": "Api"}, "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]}, "HttpMethod": "POST",
+              "AuthorizationType": "NONE", "Integration": {"Type": "MOCK"}, "RequestValidatorId": {"Ref": "Validator"},
+              "RequestModels": request_models, "RequestParameters": {"method.request.querystring.page": True,
+                                                                     "method.request.header.X-Optional": False}}
+    resources = {
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "api"}},
+        "Post": {"Type": "AWS::ApiGateway::Method", "Metadata": {"aws:cdk:path": "Stack/Api/Default/POST/Resource"},
+                 "Properties": method},
+        "Validator": {"Type": "AWS::ApiGateway::RequestValidator", "Properties": {"RestApiId": {"Ref": "Api"}, **validator}},
+        **{name: {"Type": "AWS::ApiGateway::Model", "Properties": {"RestApiId": {"Ref": "Api"}, **props}}
+           for name, props in models.items()},
+    }
+    return _read(resources, tmp_path)
+
+
+def test_a_methods_models_are_read_by_name_as_its_validator_asks_with_the_apis_built_in_empty_model(tmp_path):
+    item = {"type": "object", "required": ["name"]}
+    app = _validated_api(
+        tmp_path,
+        {"ValidateRequestBody": True, "ValidateRequestParameters": "false"},
+        {"ItemModel": {"Schema": json.dumps(item), "ContentType": "application/json"}},
+        {"application/json": {"Ref": "ItemModel"}, "$default": "Empty"},
+    )
+
+    (method,) = app.apis[0].resources["/"].values()
+    assert method.body_models == {"application/json": item, "$default": {
+        "$schema": "http://json-schema.org/draft-04/schema#", "title": "Empty Schema", "type": "object"}}
+    assert method.required_parameters == (), "the validator does not validate parameters"
+    assert app.warnings == []
+
+
+def test_a_model_local_mode_cannot_validate_against_is_named_at_startup_and_validates_nothing(tmp_path):
+    reference = {"$ref": {"Fn::Join": ["", ["https://apigateway.amazonaws.com/restapis/", {"Ref": "Api"}, "/models/Item"]]}}
+    app = _validated_api(
+        tmp_path,
+        {"ValidateRequestBody": True, "ValidateRequestParameters": True},
+        {"Broken": {"Schema": {"type": "no-such-type"}}, "Linked": {"Schema": reference},
+         "Remote": {"Schema": {"$ref": "https://apigateway.amazonaws.com/restapis/abc/models/Item"}}},
+        {"application/json": {"Ref": "Broken"}, "application/xml": {"Ref": "Linked"}, "text/plain": "Missing"},
+    )
+
+    (method,) = app.apis[0].resources["/"].values()
+    assert method.body_models == {}
+    assert method.required_parameters == ("method.request.querystring.page",)
+    assert [warning.split(":")[0] for warning in app.warnings] == [
+        "Stack/Broken Schema", "Stack/Linked Schema", "Stack/Remote Schema",
+        *["Stack/Api/Default/POST RequestModels"] * 3,
+    ]
+    assert "is not JSON Schema draft 4" in app.warnings[0] and "a $ref to another model" in app.warnings[1]
+    assert "refers to another model ($ref), which local mode does not follow" in app.warnings[2]

@@ -14,7 +14,8 @@ from serverless_meta.local import assembly
 from serverless_meta.local.cognito import InvalidToken, LocalUserPools
 from serverless_meta.local.events import rest_proxy_event
 from serverless_meta.local.gateway import _match_resource
-from serverless_meta.local.template import UserPool, read_app
+from serverless_meta.local.model import UserPool
+from serverless_meta.local.template import read_app
 from serverless_meta.local.throttle import TokenBucket
 from tests.local.support import template_of
 
