@@ -83,6 +83,16 @@ def test_feedback_create_and_list(local_server, alice):
     assert listed.json["next"] is None
 
 
+@pytest.mark.parametrize("body", [{}, {"feedback": ""}, {"feedback": 3}, {"feedback": "ok", "extra": 1}])
+def test_a_feedback_body_its_schema_refuses_is_the_gateways_400_and_no_function_runs(local_server, alice, body):
+    before = local_server.log().count("ServerlessMeta/Feedback/CreateFunction")
+    reply = local_server.request("POST", "/prod/feedback", token=alice, json_body=body)
+
+    assert (reply.status, reply.json) == (400, {"message": "Invalid request body"})
+    assert _last_access_line(local_server, "POST", "/prod/feedback").split()[2] == "400"
+    assert local_server.log().count("ServerlessMeta/Feedback/CreateFunction") == before, "the model refused it first"
+
+
 def test_one_users_feedback_is_theirs_and_staffs_only(local_server, alice, bob, token_for):
     """The sample's Feedback is owner-scoped: each user lists their own; staff (read_all_groups) list everybody's."""
     mine = local_server.request("POST", "/prod/feedback", token=alice, json_body={"feedback": "private thoughts"}).json
