@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -210,8 +211,12 @@ def test_a_burst_of_twice_a_functions_environments_gets_429s_and_never_a_500(loc
     assert created.status == 201, (created.status, created.body)
     etag = {k.lower(): v for k, v in created.headers.items()}["etag"]
     time.sleep(1)  # the method's bucket refills from earlier tests' requests
+    # All at once, as a burst is: threads that trickle in would be admitted at the method's rate too, and
+    # twenty environments starting together on a small machine can overrun Lambda's 10 s INIT limit.
+    at_once = threading.Barrier(2 * environments)
 
     def save(n):
+        at_once.wait()
         return local_server.request(
             "PUT", f"/prod/metadata/{created.json['id']}", token=alice,
             json_body={"page": "race", "editor": n}, headers={"If-Match": etag}, retry_throttled=False,
