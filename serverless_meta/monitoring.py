@@ -385,7 +385,8 @@ class ServiceMonitoring(Construct):
             if metrics.provisioned
         ]
         if metrics.restore_errors is not None:
-            starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[metrics.restore_errors.with_(label="failed")], width=8))
+            failed = metrics.restore_errors.with_(label="failed")
+            starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[failed], width=8))
         if starts:
             rows.append(starts)
         if metrics.worker is not None:
