@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import local_mode  # noqa: E402 - the bench app and its helpers
 
 from serverless_meta.local import assembly  # noqa: E402
-from serverless_meta.local.cognito import LocalUserPools  # noqa: E402
 from serverless_meta.local.aws import EmbeddedAws  # noqa: E402
+from serverless_meta.local.cognito import LocalUserPools  # noqa: E402
 from serverless_meta.local.dynamodb import LocalDynamoDB  # noqa: E402
 from serverless_meta.local.events import rest_proxy_event  # noqa: E402
 from serverless_meta.local.functions import LocalFunctions, Runner  # noqa: E402

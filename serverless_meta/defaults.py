@@ -8,7 +8,6 @@ module of each concern, turn them into resources with ``kwargs``.
 from __future__ import annotations
 
 import inspect
-
 from collections.abc import Sequence
 from typing import Any
 

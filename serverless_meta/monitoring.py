@@ -9,6 +9,7 @@ counting as healthy (no traffic is no fault), and both the alarm and its recover
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Annotations, Duration, Stack
@@ -136,7 +137,10 @@ class ServiceMonitoring(Construct):
             self._table_alarms(service, metrics, thresholds)
         if metrics.worker is not None:
             self._worker_alarms(service, metrics.worker, thresholds)
-        self.dashboard = self._dashboard(service, metrics)
+        # The table's graphs show its alarms' thresholds where this service has them (it made the table).
+        self.dashboard = self._dashboard(service, metrics, thresholds if owns_table else dataclasses.replace(
+            thresholds, table_throttled_requests=None, table_system_errors=None, table_user_errors=None
+        ))
 
     def _api_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
         self._any_alarm(
@@ -334,14 +338,21 @@ class ServiceMonitoring(Construct):
             self.alarms.append(alarm)
         return alarm
 
-    def _dashboard(self, service: str, metrics: ServiceMetrics) -> cloudwatch.Dashboard:
-        def per_function(title: str, metric_of, **graph) -> cloudwatch.GraphWidget:
+    def _dashboard(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> cloudwatch.Dashboard:
+        def per_function(title: str, metric_of, *marks: cloudwatch.HorizontalAnnotation) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(
                 title=title,
                 left=[metric_of(operation) for operation in metrics.functions],
                 width=6,
-                **graph,
+                left_annotations=list(marks) or None,
             )
+
+        def alarm_at(value: float | None, what: str = "alarm") -> list[cloudwatch.HorizontalAnnotation]:
+            """Where an alarm of the service fires, drawn on the graph of what it watches (none if left out)."""
+            return [] if value is None else [cloudwatch.HorizontalAnnotation(value=value, label=what)]
+
+        latency = thresholds.latency_p99.to_milliseconds() if thresholds.latency_p99 is not None else None
+        duration = thresholds.function_duration_percent_of_timeout
 
         # Each row of widgets; the dashboard is made with them all, in one call into aws-cdk-lib.
         api_graphs = [
@@ -354,17 +365,22 @@ class ServiceMonitoring(Construct):
             cloudwatch.GraphWidget(
                 title="API latency (ms)",
                 left=[metrics.latency(s, label=s) for s in ("p50", "p90", "p99")],
+                left_annotations=alarm_at(latency, "alarm (p99)") or None,
                 width=12,
             ),
         ]
         function_graphs = [
             per_function("Invocations", metrics.function_invocations),
-            per_function("Errors", metrics.function_errors),
-            per_function("Throttles", metrics.function_throttles),
+            # The alarms watch the functions' sum (errors, throttles) or the slowest (duration).
+            per_function("Errors", metrics.function_errors, *alarm_at(thresholds.function_errors, "alarm (all functions)")),
+            per_function(
+                "Throttles", metrics.function_throttles, *alarm_at(thresholds.function_throttles, "alarm (all functions)")
+            ),
             per_function(
                 "Duration p99 (ms)",
                 metrics.function_duration_p99,
-                left_annotations=[cloudwatch.HorizontalAnnotation(value=metrics.timeout_ms, label="timeout")],
+                cloudwatch.HorizontalAnnotation(value=metrics.timeout_ms, label="timeout"),
+                *alarm_at(None if duration is None else metrics.timeout_ms * duration / 100),
             ),
         ]
         rows: list[list[cloudwatch.IWidget]] = [
@@ -385,7 +401,8 @@ class ServiceMonitoring(Construct):
             if metrics.provisioned
         ]
         if metrics.restore_errors is not None:
-            starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[metrics.restore_errors.with_(label="failed")], width=8))
+            failed = metrics.restore_errors.with_(label="failed")
+            starts.append(cloudwatch.GraphWidget(title="SnapStart: failed restores", left=[failed], width=8))
         if starts:
             rows.append(starts)
         if metrics.worker is not None:
@@ -400,14 +417,21 @@ class ServiceMonitoring(Construct):
                     width=6,
                 ),
                 cloudwatch.GraphWidget(
-                    title="DynamoDB throttled requests", left=[metrics.table_metrics.throttles_graphed], width=6
+                    title="DynamoDB throttled requests",
+                    left=[metrics.table_metrics.throttles_graphed],
+                    left_annotations=alarm_at(thresholds.table_throttled_requests) or None,
+                    width=6,
                 ),
                 cloudwatch.GraphWidget(
-                    title="DynamoDB system errors", left=[metrics.table_metrics.system_errors_graphed], width=6
+                    title="DynamoDB system errors",
+                    left=[metrics.table_metrics.system_errors_graphed],
+                    left_annotations=alarm_at(thresholds.table_system_errors) or None,
+                    width=6,
                 ),
                 cloudwatch.GraphWidget(
                     title="DynamoDB user errors (account-wide)",
                     left=[metrics.table_metrics.user_errors_graphed],
+                    left_annotations=alarm_at(thresholds.table_user_errors) or None,
                     width=6,
                 ),
             ]

@@ -474,7 +474,8 @@ class _Checker:
         for name in shape.indexes:
             self.attribute_name("indexes", name)
             if name in contract.QUERY_PARAMETERS["list"]:
-                raise self.fail("indexes", name, f"attributes other than the list's own parameters ({', '.join(contract.QUERY_PARAMETERS['list'])})")
+                own = ", ".join(contract.QUERY_PARAMETERS["list"])
+                raise self.fail("indexes", name, f"attributes other than the list's own parameters ({own})")
             if name in (shape.id_attribute, shape.timestamp_attribute):
                 raise self.fail("indexes", name, "client attributes: the id and the timestamp are found otherwise")
             properties = (shape.item_schema or {}).get("properties")
@@ -740,7 +741,9 @@ class _Checker:
         if public:
             writes = [op.value for op in public if op not in (Operation.GET, Operation.LIST)]
             if writes:
-                raise self.fail("public_operations", [op.value for op in public], f"reads only (get, list): {', '.join(writes)} would let anyone write")
+                raise self.fail(
+                    "public_operations", [op.value for op in public], f"reads only (get, list): {', '.join(writes)} would let anyone write"
+                )
             if scope != ItemScope.SHARED:
                 raise self.fail(
                     "public_operations",

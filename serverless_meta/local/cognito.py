@@ -30,8 +30,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from serverless_meta.local.model import AppClient, UserPool
 from serverless_meta.local.intrinsics import local_id
+from serverless_meta.local.model import AppClient, UserPool
 
 TOKEN_LIFETIME_SECONDS = 3600
 _CLAIM_TIME_FORMAT = "%a %b %d %H:%M:%S UTC %Y"

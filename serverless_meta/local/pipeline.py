@@ -16,9 +16,9 @@ from typing import Any
 from serverless_meta.local.aws import local_client
 from serverless_meta.local.dynamodb import LocalDynamoDB
 from serverless_meta.local.functions import LocalFunctions
+from serverless_meta.local.model import LocalApp
 from serverless_meta.local.pipes import PipePoller
 from serverless_meta.local.queues import DeadLetters, LocalQueue, QueuePoller, create_queues
-from serverless_meta.local.model import LocalApp
 
 log = logging.getLogger("serverless_meta.local")
 

@@ -53,7 +53,7 @@ def create_queues(queues: Mapping[str, Queue], sqs_in: Callable[[str], Any]) -> 
         url = client.create_queue(QueueName=queue.name, Attributes=attributes)["QueueUrl"]
         arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         created[key] = LocalQueue(queue, url, arn)
-    for key, local in created.items():
+    for local in created.values():
         dead_letters = created.get(local.queue.dead_letter_queue or "")
         if dead_letters is not None:
             policy = {"deadLetterTargetArn": dead_letters.arn, "maxReceiveCount": local.queue.max_receive_count}

@@ -30,8 +30,8 @@ from serverless_meta.local.cognito import LocalUserPools
 from serverless_meta.local.dynamodb import LocalDynamoDB
 from serverless_meta.local.functions import LocalFunctions, Runner
 from serverless_meta.local.gateway import HttpRequest, HttpResponse, LocalGateway
-from serverless_meta.local.pipeline import LocalPipeline
 from serverless_meta.local.model import Function, LocalApp, RestApi
+from serverless_meta.local.pipeline import LocalPipeline
 
 log = logging.getLogger("serverless_meta.local")
 access_log = logging.getLogger("serverless_meta.local.access")

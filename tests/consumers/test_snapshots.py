@@ -21,7 +21,9 @@ def _upgraded(template: dict) -> dict:
     text = json.dumps(template)
     (parameter,) = set(POWERTOOLS_PARAMETER.findall(text))
     text = re.sub(r"\b[0-9a-f]{64}\b", "0" * 64, text)
-    text = text.replace(parameter, "SsmParameterValueawsservicepowertoolspythonarm64python3133400D2A1F3B6E8C94E47B0A8C9D2E1F0A3B4C5Parameter")
+    text = text.replace(
+        parameter, "SsmParameterValueawsservicepowertoolspythonarm64python3133400D2A1F3B6E8C94E47B0A8C9D2E1F0A3B4C5Parameter"
+    )
     text = text.replace("/3.37.0", "/3.40.0")
     upgraded = json.loads(text)
     upgraded["Resources"]["CDKMetadata"] = {

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from crud_api.attribute_values import from_attribute_value, to_attribute_value
 
 STORED_VALUES = [

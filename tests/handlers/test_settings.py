@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from crud_api.settings import Settings
 
 # What Lambda itself sets in every function's environment, and the handler reads.

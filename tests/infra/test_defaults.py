@@ -506,6 +506,22 @@ def test_a_dashboard_shows_the_same_metrics_and_the_alarms(template):
         assert f'"{alarm}"' in body, f"the dashboard's alarm widget shows {alarm}"
 
 
+def test_each_graph_draws_where_its_alarm_fires(template):
+    """Thresholds on the graphs of what they watch: p99 latency at 2 s, the functions' errors and throttles at
+    1, their duration at 80% of the 10 s timeout, the table's throttles, system and user errors."""
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = "".join(part if isinstance(part, str) else "" for part in dashboard["Properties"]["DashboardBody"]["Fn::Join"][1])
+    widgets = json.loads(body)["widgets"]
+    marks = {
+        w["properties"]["title"]: {(a["label"], a["value"]) for a in w["properties"].get("annotations", {}).get("horizontal", [])}
+        for w in widgets if "title" in w["properties"]
+    }
+    assert ("alarm (p99)", 2000) in marks["API latency (ms)"]
+    assert ("alarm (all functions)", 1) in marks["Errors"] and ("alarm (all functions)", 1) in marks["Throttles"]
+    assert {("timeout", 10000), ("alarm", 8000)} <= marks["Duration p99 (ms)"]
+    assert ("alarm", 1) in marks["DynamoDB throttled requests"] and ("alarm", 10) in marks["DynamoDB user errors (account-wide)"]
+
+
 def test_no_email_subscription_unless_asked(template):
     template.resource_count_is("AWS::SNS::Subscription", 0)
 

@@ -18,8 +18,8 @@ from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from serverless_meta import Deployment, ItemScope, ServerlessCrudApi, Worker
-from tests.support import ROOT, SAMPLE_STACK, load_json
 from tests.scanners import cfn_lint, checkov, nag_violations
+from tests.support import ROOT, SAMPLE_STACK, load_json
 
 MINIMAL_STACK = "Minimal"
 HARDENED_STACK = "Hardened"

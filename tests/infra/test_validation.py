@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import aws_cdk as cdk
-from aws_cdk import Duration
 import pytest
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb

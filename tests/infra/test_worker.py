@@ -98,7 +98,13 @@ def test_the_pipe_keeps_the_resources_changes_written_in_its_region_not_by_the_w
     no_expiry = {"expiresAt": {"N": [{"exists": False}]}}
     here = {"$or": [{"writtenIn": {"S": ["eu-west-1"]}}, {"writtenIn": {"S": [{"exists": False}]}}]}
     assert _patterns(template) == [
-        {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, "writtenBy": {"S": [{"anything-but": ["worker", "backfill"]}]}, **here}}},
+        {
+            "eventName": ["INSERT", "MODIFY"],
+            "dynamodb": {
+                "Keys": keys,
+                "NewImage": {**no_expiry, "writtenBy": {"S": [{"anything-but": ["worker", "backfill"]}]}, **here},
+            },
+        },
         {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": keys, "NewImage": {**no_expiry, "writtenBy": {"S": [{"exists": False}]}}}},
         {"eventName": ["REMOVE"], "dynamodb": {"Keys": keys, "OldImage": {**no_expiry, **here}}},
     ]
@@ -152,7 +158,10 @@ def test_the_pipe_may_read_the_stream_send_to_the_queue_and_log_nothing_more(tem
         ("sqs:SendMessage", json.dumps({"Fn::GetAtt": [queue, "Arn"]})),
         ("sqs:GetQueueAttributes", json.dumps({"Fn::GetAtt": [queue, "Arn"]})),
         ("sqs:GetQueueUrl", json.dumps({"Fn::GetAtt": [queue, "Arn"]})),
-        *((action, json.dumps({"Fn::GetAtt": [key, "Arn"]})) for action in ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")),
+        *(
+            (action, json.dumps({"Fn::GetAtt": [key, "Arn"]}))
+            for action in ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+        ),
         ("logs:CreateLogStream", json.dumps({"Fn::GetAtt": [logs, "Arn"]})),
         ("logs:PutLogEvents", json.dumps({"Fn::GetAtt": [logs, "Arn"]})),
     }
@@ -307,7 +316,8 @@ def test_the_api_functions_code_leaves_the_worker_runtime_out_and_its_layer_hold
 def test_services_with_workers_in_one_stack_share_one_runtime_layer():
     def build(stack):
         for name in ("notes", "tasks"):
-            ServerlessCrudApi(stack, name.title(), resource_name=name, worker=Worker.from_directory(WORKER_CODE, "feedback_worker.categorize"))
+            worker = Worker.from_directory(WORKER_CODE, "feedback_worker.categorize")
+            ServerlessCrudApi(stack, name.title(), resource_name=name, worker=worker)
 
     synthesize(build).resource_count_is("AWS::Lambda::LayerVersion", 1)
 
@@ -375,7 +385,9 @@ def test_changes_reaching_the_worker_late_raise_an_alarm_whichever_part_lags(tem
     assert alarm["Threshold"] == 5 * 60
 
 
-WORKER_ALARMS = ["WorkerDeadLetters", "WorkerOldestChangeAge", "WorkerErrors", "WorkerChangeAge", "WorkerPipeThrottled", "WorkerPipeFailures"]
+WORKER_ALARMS = [
+    "WorkerDeadLetters", "WorkerOldestChangeAge", "WorkerErrors", "WorkerChangeAge", "WorkerPipeThrottled", "WorkerPipeFailures",
+]
 
 
 @pytest.mark.parametrize("name", WORKER_ALARMS)
@@ -410,9 +422,12 @@ def test_fails_if_a_third_worker_would_read_one_tables_stream():
     """DynamoDB Streams serves two readers of a shard at once: a third pipe deploys, then every worker lags."""
 
     def build(stack):
-        first = ServerlessCrudApi(stack, "First", resource_name="first", worker=Worker.from_directory(WORKER_CODE, "feedback_worker.categorize"))
-        ServerlessCrudApi(stack, "Second", resource_name="second", table=first.table, worker=Worker.from_directory(WORKER_CODE, "feedback_worker.categorize"))
-        ServerlessCrudApi(stack, "Third", resource_name="third", table=first.table, worker=Worker.from_directory(WORKER_CODE, "feedback_worker.categorize"))
+        def worker():
+            return Worker.from_directory(WORKER_CODE, "feedback_worker.categorize")
+
+        first = ServerlessCrudApi(stack, "First", resource_name="first", worker=worker())
+        ServerlessCrudApi(stack, "Second", resource_name="second", table=first.table, worker=worker())
+        ServerlessCrudApi(stack, "Third", resource_name="third", table=first.table, worker=worker())
 
     with pytest.raises(InvalidPropError, match=r"TestStack/Third: worker must be left out: the table's stream already has 2 readers "
                        r"\(TestStack/First, TestStack/Second\)"):

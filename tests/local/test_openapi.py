@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from serverless_meta.handlers.crud_api import contract
+
 from tests.local.support import write_cdk_app, write_tiny_app
 
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from serverless_meta.local.dynamodb import LocalDynamoDB
+from serverless_meta.local.model import LocalApp
 from serverless_meta.local.pipes import PipePoller
 from serverless_meta.local.queues import DeadLetters, LocalQueue, QueuePoller, create_queues
-from serverless_meta.local.model import LocalApp
 from serverless_meta.workers import WORKER_HANDLER
 from tests.handlers.support import TABLE_NAME, LambdaContext
 from tests.support import resources_of_type

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import crud_worker.contract as worker_contract
-
 from serverless_meta.handlers.crud_api import contract as api_contract
 
 

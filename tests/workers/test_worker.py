@@ -127,7 +127,9 @@ def test_a_failing_change_lands_in_the_dead_letter_queue_after_max_receive_count
 
     pipeline.deliver()
 
-    batches = [[json.loads(r["body"])["dynamodb"]["Keys"]["sk"]["S"] for r in e["Records"]] for e in pipeline.invocations[invocations_before:]]
+    batches = [
+        [json.loads(r["body"])["dynamodb"]["Keys"]["sk"]["S"] for r in e["Records"]] for e in pipeline.invocations[invocations_before:]
+    ]
     assert batches[0] == [f"notes#{failing}", f"notes#{fine}"], "both changes in one batch"
     assert all(batch == [f"notes#{failing}"] for batch in batches[1:]) and len(batches) == MAX_RECEIVE_COUNT
     assert [c.item_id for c in worker.CHANGES].count(failing) == MAX_RECEIVE_COUNT

@@ -31,7 +31,7 @@ def categorize(change: Change) -> None:
 def sentiment(words: list[str]) -> str:
     """``positive``, ``negative`` or ``neutral``: praise and complaint words counted, a word after a negation flipped."""
     score = 0
-    for previous, word in zip(["", *words], words):
+    for previous, word in zip(["", *words], words, strict=False):
         weight = 1 if word in POSITIVE else -1 if word in NEGATIVE else 0
         score += -weight if previous in NEGATIONS else weight
     return "positive" if score > 0 else "negative" if score < 0 else "neutral"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +34,7 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3})
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ItemStore:
@@ -58,7 +58,7 @@ class ItemStore:
         existed); count the write, mark it as the worker's. False if the item has moved on or is gone."""
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": _serializer.serialize(_storable(value)) for i, value in enumerate(attributes.values())}
-        assignments = [f"#data.{name} = {value}" for name, value in zip(names, values)]
+        assignments = [f"#data.{name} = {value}" for name, value in zip(names, values, strict=True)]
         assignments += [
             "#writtenBy = :worker",
             "#updatedAt = :now",

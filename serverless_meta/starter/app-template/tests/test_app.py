@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from serverless_meta.testing import assert_matches_snapshot
-
 import app
+from serverless_meta.testing import assert_matches_snapshot
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / f"{app.STACK_NAME}.template.json"
 
