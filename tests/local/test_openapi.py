@@ -135,8 +135,10 @@ app.synth()
 def test_several_apis_need_api_or_out_and_out_writes_one_file_each(tmp_path):
     app_dir = write_cdk_app(tmp_path / "two", TWO_APIS, {"echo.py": "def handler(event, context):\n    return {}\n"})
     ambiguous = _openapi("--app-dir", str(app_dir), cwd=app_dir)
-    written = _openapi("--app-dir", str(app_dir), "--out", str(tmp_path / "docs"), cwd=app_dir)
-    chosen = _openapi("--app-dir", str(app_dir), "--api", "AdminApi", cwd=app_dir)
+    # That run synthesized the app into its state directory: the next two read it, as --cdk-out does.
+    (synthesized,) = (app_dir / ".serverless-meta").glob("**/manifest.json")
+    written = _openapi("--cdk-out", str(synthesized.parent), "--out", str(tmp_path / "docs"), cwd=app_dir)
+    chosen = _openapi("--cdk-out", str(synthesized.parent), "--api", "AdminApi", cwd=app_dir)
 
     assert ambiguous.returncode == 2 and "has 2 REST APIs" in ambiguous.stderr and "--api" in ambiguous.stderr
     assert written.returncode == 0
