@@ -39,7 +39,8 @@ from crud_api.settings import Settings
 def _json_default(value: Any) -> Any:
     """DynamoDB numbers come back as Decimals: integers stay exact, the rest are the doubles stored."""
     if isinstance(value, Decimal):
-        return int(value) if value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent  # a letter for NaN and the infinities, which DynamoDB never stores
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -126,7 +127,7 @@ def _partition(claims: Mapping[str, Any], subject: str) -> str:
         return subject
     if settings.item_scope == contract.SCOPE_SHARED:
         return SHARED_PARTITION
-    claim = settings.claim_name
+    claim = settings.claim_name or ""
     value = claims.get(claim)
     if not isinstance(value, str) or not value:
         raise HttpError(
@@ -183,12 +184,15 @@ def create_item(request: Request, context: LambdaContext) -> Response:
     if idempotency_key is None:
         response = _created(request, service.create(caller.partition, data))
     else:
+        # Only a public read has no subject (_caller), and a create is never public.
+        subject = caller.subject or ""
         creation = service.create_once(
             caller.partition,
             data,
-            caller=caller.subject,
+            caller=subject,
             idempotency_key=idempotency_key,
-            request_id=request.request_id,
+            # API Gateway always gives one; an event without it is told apart by Lambda's own.
+            request_id=request.request_id or context.aws_request_id,
             claim_millis=context.get_remaining_time_in_millis(),
             respond=lambda versioned: _stored(_created(request, versioned)),
         )

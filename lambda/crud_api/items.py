@@ -365,7 +365,7 @@ class ItemService:
     def _index_keys(self, data: Mapping[str, Any], partition: str, item_id: str) -> dict[str, str]:
         """The keys of every index the item belongs in: the collection index (with readers of every owner's
         items), and the lookup index of each declared attribute that holds a string or a number."""
-        keys = {}
+        keys: dict[str, str] = {}
         if self._settings.reads_every_owner:
             keys |= {COLLECTION_PARTITION_KEY: self._settings.resource, COLLECTION_SORT_KEY: item_id}
         for slot, attribute in enumerate(self._settings.indexes, start=1):

@@ -83,7 +83,7 @@ def resource_path(event: Mapping[str, Any]) -> str:
     if not resource:
         return event.get("path") or ""
 
-    def parameter(match: re.Match) -> str:
+    def parameter(match: re.Match[str]) -> str:
         value = parameters.get(match.group(1), match.group(0))
         return _CONTROL_CHARACTER.sub(lambda c: f"%{ord(c.group()):02X}", value)
 

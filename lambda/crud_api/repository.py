@@ -71,12 +71,13 @@ class _ServicesWithModels(Sequence[str]):
 
     def __contains__(self, service: object) -> bool:
         # A service's name is a directory's name, never a path (botocore's list holds no other).
-        named = isinstance(service, str) and service not in ("", ".", "..") and os.sep not in service
-        return named and self._loader.has_models(service, self._type_name)
+        if not isinstance(service, str) or service in ("", ".", "..") or os.sep in service:
+            return False
+        return self._loader.has_models(service, self._type_name)
 
     @functools.cached_property
     def _listed(self) -> list[str]:
-        return Loader.list_available_services(self._loader, self._type_name)
+        return list(Loader.list_available_services(self._loader, self._type_name))
 
     def __getitem__(self, index: Any) -> Any:
         return self._listed[index]
@@ -413,7 +414,8 @@ class ItemRepository:
 
     def _call(self, operation: str, **request: Any) -> dict[str, Any]:
         try:
-            return getattr(self.client, operation)(**request)
+            response: dict[str, Any] = getattr(self.client, operation)(**request)
+            return response
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
             if code in _THROTTLED:

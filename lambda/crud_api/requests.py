@@ -54,7 +54,9 @@ def parse_entity_tags(raw: str | None, header: str) -> EntityTags | None:
         return None
     if raw.strip() == "*":
         return EntityTags(any=True)
-    strong, weak, position = set(), set(), 0
+    strong: set[int] = set()
+    weak: set[int] = set()
+    position = 0
     while position < len(raw) or not raw.strip():
         match = _ENTITY_TAG.match(raw, position)
         if match is None or match.end() == position:
@@ -147,10 +149,10 @@ def parse_body(
     forbidden = sorted(server_owned.intersection(body))
     if forbidden:
         raise bad_request(f"Request body sets server-owned attributes: {', '.join(forbidden)}")
-    body = _normalize(body, depth=1)
+    normalized: dict[str, Any] = _normalize(body, depth=1)
     if validator is not None:
-        _validate_against_schema(body, validator)
-    return body
+        _validate_against_schema(normalized, validator)
+    return normalized
 
 
 ORDERS = ("oldest", "newest")

@@ -37,7 +37,8 @@ def _user_function(name: str) -> Callable[[Change], Any]:
     function = getattr(importlib.import_module(module_name), attribute, None)
     if not callable(function):
         raise ValueError(f"WORKER_HANDLER {name!r}: module {module_name!r} has no function {attribute!r}")
-    return function
+    handler: Callable[[Change], Any] = function
+    return handler
 
 
 shape = ItemShape(
@@ -81,4 +82,5 @@ def _measure_age(stream_record: dict[str, Any]) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=_process, processor=processor, context=context)
+    # Powertools' PartialItemFailureResponse is the dict Lambda reads ({"batchItemFailures": [...]}).
+    return dict(process_partial_response(event=event, record_handler=_process, processor=processor, context=context))
