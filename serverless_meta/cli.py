@@ -3,6 +3,8 @@
     serverless-meta init [DIR]       write a new CDK app with one service, its tests and its README
     serverless-meta local            serve the app's REST APIs on localhost (the ``local`` extra)
     serverless-meta token --user U   print an ID token for local user U (the ``local`` extra)
+    serverless-meta openapi          print the OpenAPI document of the app's REST API (the ``local`` extra)
+    serverless-meta backfill --service S   put a service's older items into its indexes (the ``local`` extra)
 """
 
 from __future__ import annotations

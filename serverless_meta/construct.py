@@ -74,7 +74,9 @@ class ServerlessCrudApi(Construct):
     ``sk`` = ``<resource_name>#<id>``), so services can share one table.
 
     Attributes: ``props`` (the checked props), ``table``, ``api``, ``functions`` (by Operation), ``aliases``
-    (the ``live`` alias of each operation with provisioned concurrency or SnapStart, by Operation),
+    (the ``live`` alias of each operation with provisioned concurrency or SnapStart, or of every one with
+    ``deployment``, by Operation), ``deployment_groups`` (CodeDeploy's, by Operation; empty without
+    ``deployment``), ``domain`` (None without ``domain_name``), ``metrics`` (the metrics factory),
     ``user_pool``, ``user_pool_client`` (None when ``user_pool`` was passed in), ``resource_server``
     and ``machine_client`` (None without ``operation_scopes`` / ``machine_client``), ``user_pool_domain``
     (None without ``cognito_domain_prefix``), ``encryption_key``,

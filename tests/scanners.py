@@ -31,7 +31,7 @@ def nag_violations(assembly_dir: Path) -> list[str]:
 def checkov(template: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """checkov's failed checks, and its skipped checks with their reasons, on a CloudFormation template."""
     if not CHECKOV.exists():
-        raise RuntimeError(f"{CHECKOV} is missing: `make setup` installs checkov in a venv of its own")
+        raise RuntimeError(f"{CHECKOV} is missing: `make test` (or `make .venv-checkov/.installed`) installs checkov in a venv of its own")
     completed = subprocess.run(
         [str(CHECKOV), "-f", str(template), "--framework", "cloudformation", "--skip-download", "--output", "json"],
         capture_output=True, text=True, timeout=600,

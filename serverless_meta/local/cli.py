@@ -3,6 +3,7 @@
     serverless-meta local            serve every REST API of the app on http://127.0.0.1:3000
     serverless-meta token --user U   print an ID token for local user U (created on first use)
     serverless-meta openapi          print the OpenAPI document of the app's REST API
+    serverless-meta backfill --service S   put a service's older items into its indexes
 """
 
 from __future__ import annotations
