@@ -10,7 +10,9 @@ counting as healthy (no traffic is no fault), and both the alarm and its recover
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -111,6 +113,124 @@ def build_monitoring(
     )
 
 
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm of a service: what it watches, which AlarmThresholds field fires it (None there: no
+    alarm), and what it says (``{service}`` and ``{threshold}`` filled in)."""
+
+    construct_id: str
+    threshold: str
+    metric: Callable[[ServiceMetrics, AlarmThresholds], Any]
+    description: str
+    applies: Callable[[ServiceMetrics, bool], bool] = lambda metrics, owns_table: True
+    unit: str | None = None
+    """For a Duration threshold: ``ms`` or ``s``."""
+    split: bool = False
+    """The metric is a list: one alarm, or (beyond CloudWatch's metrics per alarm) parts and a composite."""
+
+
+def _owns_table(metrics: ServiceMetrics, owns_table: bool) -> bool:
+    return owns_table
+
+
+def _has_worker(metrics: ServiceMetrics, owns_table: bool) -> bool:
+    return metrics.worker is not None
+
+
+# Every alarm of a service, in the order they are made (and shown). Over the functions, one alarm per
+# kind of failure through metric math: a sum reaches a count threshold whenever one function's count
+# does, and the slowest function's duration is the one compared; the dashboard shows which it was.
+ALARMS = (
+    AlarmSpec(
+        "ApiServerErrorRate", "server_error_percent",
+        lambda m, t: m.error_percents("5XXError", minimum_requests=1),
+        "{service}: {threshold}% or more of API requests answered 5XX", split=True,
+    ),
+    AlarmSpec(
+        "ApiClientErrorRate", "client_error_percent",
+        lambda m, t: m.error_percents("4XXError", minimum_requests=t.client_error_minimum_requests),
+        "{service}: {threshold}% or more of API requests answered 4XX", split=True,
+    ),
+    AlarmSpec(
+        "ApiLatencyP99", "latency_p99", lambda m, t: m.latency("p99"),
+        "{service}: API p99 latency at or above {threshold}", unit="ms",
+    ),
+    AlarmSpec(
+        "FunctionErrors", "function_errors", lambda m, t: m.errors_over_functions(),
+        "{service}: its functions failed invocations (the dashboard's Errors graph shows which)",
+    ),
+    AlarmSpec(
+        "FunctionThrottles", "function_throttles", lambda m, t: m.throttles_over_functions(),
+        "{service}: its functions were throttled, reserved concurrency exhausted (the Throttles graph shows which)",
+    ),
+    AlarmSpec(
+        "FunctionDuration", "function_duration_percent_of_timeout", lambda m, t: m.slowest_duration_percent_of_timeout(),
+        "{service}: a function's p99 duration is at {threshold}% of its timeout or more (the Duration graph shows which)",
+    ),
+    # Where operations start warm (provisioned concurrency) or from a snapshot (SnapStart), what undoes it.
+    AlarmSpec(
+        "ProvisionedConcurrencySpillover", "provisioned_concurrency_spillover", lambda m, t: m.spillover_over_aliases(),
+        "{service}: requests found every provisioned environment busy and started cold: raise "
+        "provisioned_concurrency, or expect cold starts",
+        applies=lambda m, owns_table: bool(m.provisioned),
+    ),
+    AlarmSpec(
+        "SnapStartRestoreErrors", "snap_start_restore_errors", lambda m, t: m.restore_errors,
+        "{service}: execution environments failed to restore from their SnapStart snapshot (see the "
+        "platform.restoreReport records in the functions' log group)",
+        applies=lambda m, owns_table: m.restore_errors is not None,
+    ),
+    # The table's, once per table: the service that made it has them.
+    AlarmSpec(
+        "TableThrottledRequests", "table_throttled_requests", lambda m, t: m.table_metrics.throttles,
+        "{service}: DynamoDB throttled requests to its table", applies=_owns_table,
+    ),
+    AlarmSpec(
+        "TableSystemErrors", "table_system_errors", lambda m, t: m.table_metrics.system_errors,
+        "{service}: DynamoDB answered requests to its table with system errors", applies=_owns_table,
+    ),
+    AlarmSpec(
+        "TableUserErrors", "table_user_errors", lambda m, t: m.table_metrics.user_errors,
+        "{service}: DynamoDB rejected requests as invalid (counted for the whole account and region)", applies=_owns_table,
+    ),
+    AlarmSpec(
+        "WorkerDeadLetters", "worker_dead_letters", lambda m, t: m.worker.dead_letters,
+        "{service}: changes failed every receive and wait in the worker's dead-letter queue (README: "
+        "inspect them, fix the worker, move them back with aws sqs start-message-move-task)",
+        applies=_has_worker,
+    ),
+    AlarmSpec(
+        "WorkerOldestChangeAge", "worker_oldest_change_age", lambda m, t: m.worker.oldest_change_age,
+        "{service}: a change has waited in the worker's queue {threshold} or more: the worker is failing it, or "
+        "falling behind",
+        applies=_has_worker, unit="s",
+    ),
+    AlarmSpec(
+        "WorkerErrors", "worker_errors", lambda m, t: m.worker.errors(),
+        "{service}: the worker failed changes (they are retried, then dead-lettered); its log group says why",
+        applies=_has_worker,
+    ),
+    AlarmSpec(
+        "WorkerChangeAge", "worker_change_age", lambda m, t: m.worker.change_age,
+        "{service}: changes reached the worker {threshold} or more after their write: the table's stream, the "
+        "pipe or the queue is falling behind",
+        applies=_has_worker, unit="s",
+    ),
+    AlarmSpec(
+        "WorkerPipeThrottled", "pipe_throttles", lambda m, t: m.worker.pipe_throttles,
+        "{service}: the pipe from the table's stream was throttled: more than two readers of the stream, or the "
+        "account's pipe quota; changes reach the worker late",
+        applies=_has_worker,
+    ),
+    AlarmSpec(
+        "WorkerPipeFailures", "pipe_failures", lambda m, t: m.worker.pipe_failures,
+        "{service}: the pipe from the table's stream to the worker's queue failed; it retries until the "
+        "stream drops the record (24 hours): its errors are in the service's log group",
+        applies=_has_worker,
+    ),
+)
+
+
 class ServiceMonitoring(Construct):
     """The alarms (``alarms``, in creation order) and the dashboard (``dashboard``) of one service."""
 
@@ -130,152 +250,29 @@ class ServiceMonitoring(Construct):
         self._action = cloudwatch_actions.SnsAction(topic)
         self.metrics = metrics
         self.alarms: list[cloudwatch.AlarmBase] = []
-        self._api_alarms(service, metrics, thresholds)
-        self._function_alarms(service, metrics, thresholds)
-        self._start_alarms(service, metrics, thresholds)
-        if owns_table:
-            self._table_alarms(service, metrics, thresholds)
-        if metrics.worker is not None:
-            self._worker_alarms(service, metrics.worker, thresholds)
+        for spec in ALARMS:
+            if spec.applies(metrics, owns_table):
+                make = self._any_alarm if spec.split else self._alarm
+                make(
+                    spec.construct_id,
+                    spec.metric(metrics, thresholds),
+                    getattr(thresholds, spec.threshold),
+                    spec.description.replace("{service}", service),
+                    unit=spec.unit,
+                )
         # The table's graphs show its alarms' thresholds where this service has them (it made the table).
         self.dashboard = self._dashboard(service, metrics, thresholds if owns_table else dataclasses.replace(
             thresholds, table_throttled_requests=None, table_system_errors=None, table_user_errors=None
         ))
 
-    def _api_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
-        self._any_alarm(
-            "ApiServerErrorRate",
-            metrics.error_percents("5XXError", minimum_requests=1),
-            thresholds.server_error_percent,
-            f"{service}: {{threshold}}% or more of API requests answered 5XX",
-        )
-        self._any_alarm(
-            "ApiClientErrorRate",
-            metrics.error_percents("4XXError", minimum_requests=thresholds.client_error_minimum_requests),
-            thresholds.client_error_percent,
-            f"{service}: {{threshold}}% or more of API requests answered 4XX",
-        )
-        self._alarm(
-            "ApiLatencyP99",
-            metrics.latency("p99"),
-            thresholds.latency_p99,
-            f"{service}: API p99 latency at or above {{threshold}}",
-            unit="ms",
-        )
-
-    def _function_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
-        """One alarm per kind of function failure, over all the service's functions through metric math.
-
-        Whatever one alarm per function would catch, these catch: a sum over the functions reaches a
-        count threshold whenever one function's count does, and the slowest function's duration is the
-        one compared with the threshold. The dashboard shows which function it was.
-        """
-        self._alarm(
-            "FunctionErrors",
-            metrics.errors_over_functions(),
-            thresholds.function_errors,
-            f"{service}: its functions failed invocations (the dashboard's Errors graph shows which)",
-        )
-        self._alarm(
-            "FunctionThrottles",
-            metrics.throttles_over_functions(),
-            thresholds.function_throttles,
-            f"{service}: its functions were throttled, reserved concurrency exhausted (the Throttles graph shows which)",
-        )
-        self._alarm(
-            "FunctionDuration",
-            metrics.slowest_duration_percent_of_timeout(),
-            thresholds.function_duration_percent_of_timeout,
-            f"{service}: a function's p99 duration is at {{threshold}}% of its "
-            "timeout or more (the Duration graph shows which)",
-        )
-
-    def _start_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
-        """Where operations start warm (provisioned concurrency) or from a snapshot (SnapStart), what undoes it."""
-        if metrics.provisioned:
-            self._alarm(
-                "ProvisionedConcurrencySpillover",
-                metrics.spillover_over_aliases(),
-                thresholds.provisioned_concurrency_spillover,
-                f"{service}: requests found every provisioned environment busy and started cold: raise "
-                "provisioned_concurrency, or expect cold starts",
-            )
-        if metrics.restore_errors is not None:
-            self._alarm(
-                "SnapStartRestoreErrors",
-                metrics.restore_errors,
-                thresholds.snap_start_restore_errors,
-                f"{service}: execution environments failed to restore from their SnapStart snapshot (see the "
-                "platform.restoreReport records in the functions' log group)",
-            )
-
-    def _table_alarms(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> None:
-        self._alarm(
-            "TableThrottledRequests",
-            metrics.table_metrics.throttles,
-            thresholds.table_throttled_requests,
-            f"{service}: DynamoDB throttled requests to its table",
-        )
-        self._alarm(
-            "TableSystemErrors",
-            metrics.table_metrics.system_errors,
-            thresholds.table_system_errors,
-            f"{service}: DynamoDB answered requests to its table with system errors",
-        )
-        self._alarm(
-            "TableUserErrors",
-            metrics.table_metrics.user_errors,
-            thresholds.table_user_errors,
-            f"{service}: DynamoDB rejected requests as invalid (counted for the whole account and region)",
-        )
-
-    def _worker_alarms(self, service: str, worker: WorkerMetrics, thresholds: AlarmThresholds) -> None:
-        self._alarm(
-            "WorkerDeadLetters",
-            worker.dead_letters,
-            thresholds.worker_dead_letters,
-            f"{service}: changes failed every receive and wait in the worker's dead-letter queue (README: "
-            "inspect them, fix the worker, move them back with aws sqs start-message-move-task)",
-        )
-        self._alarm(
-            "WorkerOldestChangeAge",
-            worker.oldest_change_age,
-            thresholds.worker_oldest_change_age,
-            f"{service}: a change has waited in the worker's queue {{threshold}} "
-            "or more: the worker is failing it, or falling behind",
-            unit="s",
-        )
-        self._alarm(
-            "WorkerErrors",
-            worker.errors(),
-            thresholds.worker_errors,
-            f"{service}: the worker failed changes (they are retried, then dead-lettered); its log group says why",
-        )
-        self._alarm(
-            "WorkerChangeAge",
-            worker.change_age,
-            thresholds.worker_change_age,
-            f"{service}: changes reached the worker {{threshold}} or more after "
-            "their write: the table's stream, the pipe or the queue is falling behind",
-            unit="s",
-        )
-        self._alarm(
-            "WorkerPipeThrottled",
-            worker.pipe_throttles,
-            thresholds.pipe_throttles,
-            f"{service}: the pipe from the table's stream was throttled: more than two readers of the stream, or the "
-            "account's pipe quota; changes reach the worker late",
-        )
-        self._alarm(
-            "WorkerPipeFailures",
-            worker.pipe_failures,
-            thresholds.pipe_failures,
-            f"{service}: the pipe from the table's stream to the worker's queue failed; it retries until the "
-            "stream drops the record (24 hours): its errors are in the service's log group",
-        )
-
     def _any_alarm(
-        self, construct_id: str, metrics: Sequence[cloudwatch.IMetric], threshold: float | None, description: str
+        self,
+        construct_id: str,
+        metrics: Sequence[cloudwatch.IMetric],
+        threshold: float | None,
+        description: str,
+        *,
+        unit: str | None = None,
     ) -> cloudwatch.IAlarm | None:
         """One alarm on ``metrics`` where there is one; where an alarm could not hold them all, an alarm on each
         (notifying nobody) and a composite alarm under ``construct_id`` that fires when any of them does."""

@@ -142,3 +142,14 @@ def test_bad_overrides_fail_synthesis(props, prop, expected):
 
     with pytest.raises(InvalidPropError, match=rf"{prop} must be .*{expected}"):
         synthesize(build)
+
+
+def test_every_threshold_fires_exactly_one_alarm_of_the_table():
+    """The alarms are one table (monitoring.ALARMS): a threshold without its alarm, or two alarms on one, shows here."""
+    import dataclasses
+
+    from serverless_meta import AlarmThresholds
+    from serverless_meta.monitoring import ALARMS
+
+    fields = {field.name for field in dataclasses.fields(AlarmThresholds)} - {"client_error_minimum_requests"}
+    assert sorted(spec.threshold for spec in ALARMS) == sorted(fields)
