@@ -667,7 +667,7 @@ class _Checker:
     def shared_api(self, scope: Construct, props: ServiceProps) -> ApiProps:
         """The API settings of a service adding its routes to another's API: that API's own, where they agree."""
         api = props.api
-        host = _api_owner(api.shared_api)
+        host = service_that_made(api.shared_api, "api")
         if host is None:
             raise self.fail("api", api.shared_api, "the api of another ServerlessCrudApi (service.api)")
         if Stack.of(host).node.path != Stack.of(scope).node.path:
@@ -852,7 +852,7 @@ class _Checker:
 
     def worker_table(self, table: dynamodb.ITableV2 | None) -> None:
         """A worker reads its table's stream: one the construct can turn on, or one it is told of."""
-        if table is None or _service_that_made(table, "table") is not None:
+        if table is None or service_that_made(table, "table") is not None:
             return  # made by a ServerlessCrudApi: the construct turns its stream on
         if isinstance(table, dynamodb.TableV2):
             view = stream_view_type(table)
@@ -883,22 +883,13 @@ def _own_api(api: ApiProps) -> ApiProps:
     )
 
 
-def _api_owner(api: Any) -> Any:
-    """The ServerlessCrudApi that made ``api``."""
-    return _service_that_made(api, "api")
-
-
-def _service_that_made(resource: Any, attribute: str) -> Any:
-    """The ServerlessCrudApi that made ``resource`` (its scope, exposing it as ``attribute``, with checked ``props``)."""
+def service_that_made(resource: Any, attribute: str) -> Any:
+    """The ServerlessCrudApi that made ``resource`` (its scope, exposing it as ``attribute``: ``table``,
+    ``api``), or None: a table or API of the app's own, or an imported one."""
     owner = getattr(getattr(resource, "node", None), "scope", None)
     if getattr(owner, attribute, None) is resource and isinstance(getattr(owner, "props", None), ServiceProps):
         return owner
     return None
-
-
-def made_by_a_service(table: dynamodb.ITableV2) -> bool:
-    """Whether a ServerlessCrudApi of this app made ``table`` (and so may turn its stream on)."""
-    return _service_that_made(table, "table") is not None
 
 
 def stream_view_type(table: dynamodb.TableV2) -> str | None:

@@ -8,7 +8,7 @@ from constructs import Construct
 
 from serverless_meta import defaults
 from serverless_meta.handlers.crud_api import contract
-from serverless_meta.props import ServiceProps, made_by_a_service
+from serverless_meta.props import ServiceProps, service_that_made
 
 # A child construct of a table that says one of its indexes was added (its id ends with the index's name).
 _INDEX_MARKER = "ServerlessMetaIndex-"
@@ -35,7 +35,7 @@ def build_lookup_indexes(scope: Construct, props: ServiceProps, *, table: dynamo
     count = len(props.resource.indexes)
     if not count:
         return
-    if not made_by_a_service(table):
+    if service_that_made(table, "table") is None:
         Annotations.of(scope).add_info_v2(
             "serverless-meta:lookupIndexes",
             f"indexes= reads the table's global secondary indexes lookup1 to lookup{count} (partition key lookup<n>Pk, "
@@ -56,7 +56,7 @@ def build_collection_index(scope: Construct, props: ServiceProps, *, table: dyna
     """
     if not props.access.reads_every_owner:
         return
-    if not made_by_a_service(table):
+    if service_that_made(table, "table") is None:
         Annotations.of(scope).add_info_v2(
             "serverless-meta:collectionIndex",
             f"read_all_groups/read_all_scopes read the table's global secondary index {contract.COLLECTION_INDEX!r} "

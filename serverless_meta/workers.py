@@ -40,7 +40,7 @@ from serverless_meta.functions import (
 )
 from serverless_meta.handlers.crud_api import contract
 from serverless_meta.powertools import ARCHITECTURE, RUNTIME
-from serverless_meta.props import InvalidPropError, ServiceProps, Worker, made_by_a_service
+from serverless_meta.props import InvalidPropError, ServiceProps, Worker, service_that_made
 
 WORKER_HANDLER = "crud_worker.runtime.handler"
 # The stream record's JSON paths the pipe groups and deduplicates the queue's messages by.
@@ -106,7 +106,7 @@ def enable_stream(table: dynamodb.ITableV2) -> str:
     Turning a stream on is an in-place update of the table: its items and settings stay. Other tables
     have theirs already (``validate`` checks it).
     """
-    if made_by_a_service(table):
+    if service_that_made(table, "table") is not None:
         table.node.default_child.add_property_override("StreamSpecification.StreamViewType", defaults.STREAM_VIEW_TYPE.value)
     return table.table_stream_arn
 
