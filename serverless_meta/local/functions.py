@@ -41,6 +41,10 @@ log = logging.getLogger("serverless_meta.local")
 DEFAULT_CONCURRENCY = 10
 # Lambda's limit on the INIT phase of an on-demand environment.
 INIT_TIMEOUT_SECONDS = 10.0
+# Lambda runs each environment's INIT on a CPU of its own; here they share the machine's. At most this many
+# start at once, so that twenty cold starts on two cores do not each take ten of them and time out at INIT.
+# An attached environment (--debug) is left out: it may sit at a breakpoint in its INIT.
+_STARTING = threading.BoundedSemaphore(os.cpu_count() or 2)
 _RELOAD_CHECK_SECONDS = 0.5
 _BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 _LENGTH = struct.Struct(">I")
@@ -194,10 +198,14 @@ class _Pool:
         self._stop_all(stale)
         if environment is not None:
             return environment, False
+        if not self.runner.attached:
+            _STARTING.acquire()  # released when its INIT ends (LocalFunctions._initialize)
         log.info("INIT_START %s environment %d, %s", self.function.name, number, self.runner.label)
         try:
             environment = _Environment(self.function, self.runner, self.variables, parent_fd)
         except OSError as error:
+            if not self.runner.attached:
+                _STARTING.release()
             self.release(None)
             raise FunctionError(f"{self.function.name}: cannot start {self.runner.executable}: {error}") from error
         environment.generation = generation
@@ -285,6 +293,9 @@ class LocalFunctions:
             answer = environment.exchange(None, None if pool.runner.attached else INIT_TIMEOUT_SECONDS)
         except TimeoutError:
             raise FunctionError(f"{name}: INIT timed out after {INIT_TIMEOUT_SECONDS:.0f} seconds") from None
+        finally:
+            if not pool.runner.attached:
+                _STARTING.release()
         if answer is None:
             raise FunctionError(f"{name}: Runtime exited with error during INIT: {environment.exit_reason()}")
         if "error" in answer:

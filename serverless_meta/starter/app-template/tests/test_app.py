@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import app
 from serverless_meta.testing import assert_matches_snapshot
+
+import app
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / f"{app.STACK_NAME}.template.json"
 
