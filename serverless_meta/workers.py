@@ -203,6 +203,8 @@ def _worker_function(
         environment["TIMESTAMP_ATTRIBUTE"] = resource.timestamp_attribute
     if resource.indexes:
         environment["INDEXES"] = ",".join(resource.indexes)
+    if props.access.reads_every_owner:
+        environment["SHOWS_OWNER"] = "true"  # the API shows each item's owner (readers of every owner's items)
     failed_messages = (
         "Lambda reads the queue and invokes the function synchronously: a message it fails goes back to "
         "the queue and, after max_receive_count receives, to the queue's own dead-letter queue. An "

@@ -15,6 +15,7 @@ from crud_worker.contract import (
     CREATED_AT,
     DATA_ATTRIBUTE,
     ETAG_ATTRIBUTE,
+    OWNER_ATTRIBUTE,
     PARTITION_KEY,
     SORT_KEY,
     UPDATED_AT,
@@ -37,6 +38,8 @@ class ItemShape:
     timestamp_attribute: str | None = None
     indexes: tuple[str, ...] = ()
     """Attributes the API looks items up by: a worker may not write them (its write-back keeps no index keys)."""
+    shows_owner: bool = False
+    """Items say their owner (``owner``), as the API shows them where some callers read every owner's items."""
 
     @property
     def server_owned(self) -> frozenset[str]:
@@ -44,6 +47,8 @@ class ItemShape:
         owned = {PARTITION_KEY, SORT_KEY, self.id_attribute, CREATED_AT, UPDATED_AT, VERSION, ETAG_ATTRIBUTE}
         if self.timestamp_attribute:
             owned.add(self.timestamp_attribute)
+        if self.shows_owner:
+            owned.add(OWNER_ATTRIBUTE)
         return frozenset(owned)
 
     def public(self, stored: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,6 +58,8 @@ class ItemShape:
         item[UPDATED_AT] = stored[UPDATED_AT]
         if self.timestamp_attribute and self.timestamp_attribute in stored:
             item[self.timestamp_attribute] = stored[self.timestamp_attribute]
+        if self.shows_owner:
+            item[OWNER_ATTRIBUTE] = stored[PARTITION_KEY]
         return item
 
 

@@ -46,6 +46,7 @@ shape = ItemShape(
     id_attribute=os.environ["ID_ATTRIBUTE"],
     timestamp_attribute=os.environ.get("TIMESTAMP_ATTRIBUTE") or None,
     indexes=tuple(name for name in os.environ.get("INDEXES", "").split(",") if name),
+    shows_owner=os.environ.get("SHOWS_OWNER") == "true",
 )
 # The one DynamoDB client, made once per execution environment; tests observe its requests here.
 store = ItemStore.for_table(os.environ["TABLE_NAME"])
