@@ -10,7 +10,7 @@ import functools
 import json
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict, cast
 
 import jsii
 from aws_cdk import Duration, Names, RemovalPolicy, Stack
@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
 from serverless_meta import defaults
 from serverless_meta.compliance import acknowledge, skip_checkov
@@ -72,14 +72,28 @@ def build_api(
 
 def operation_methods(api: apigateway.RestApi, props: ServiceProps) -> dict[Operation, apigateway.Method]:
     """The method that serves each of the service's operations on ``api``."""
-    collection = api.root.get_resource(props.resource.name)
-    resources = {False: collection, True: collection.get_resource("{id}")}
-    return {op: resources[ROUTES[op].on_item].node.find_child(ROUTES[op].method) for op in props.resource.operations}
+    collection = _child(api.root, props.resource.name)
+    methods = {}
+    for op in props.resource.operations:
+        resource = _child(collection, "{id}") if ROUTES[op].on_item else collection
+        # A resource's methods are its children, named by HTTP method.
+        methods[op] = cast(apigateway.Method, resource.node.find_child(ROUTES[op].method))
+    return methods
+
+
+def _child(resource: apigateway.IResource, path_part: str) -> apigateway.IResource:
+    """The child resource build_api made at ``path_part``."""
+    child = resource.get_resource(path_part)
+    if child is None:
+        raise LookupError(f"{resource.node.path} has no resource {path_part!r}: build_api makes it")
+    return child
 
 
 def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserPool, key: kms.IKey) -> apigateway.RestApi:
     """An API with its authorizer, throttled and logged stage, and JSON gateway responses."""
     settings = props.api
+    # validate() gave a service's own API the default throttling where it was left out (props._own_api).
+    throttling = cast(apigateway.ThrottleSettings, settings.throttling)
     access_logs = logs.LogGroup(scope, "AccessLogs", retention=props.functions.log_retention, encryption_key=key)
     authorizer = apigateway.CognitoUserPoolsAuthorizer(scope, "Authorizer", cognito_user_pools=[user_pool])
     api = apigateway.RestApi(
@@ -100,8 +114,8 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
         else None,
         deploy_options=apigateway.StageOptions(
             stage_name=settings.stage_name,
-            throttling_rate_limit=settings.throttling.rate_limit,
-            throttling_burst_limit=settings.throttling.burst_limit,
+            throttling_rate_limit=throttling.rate_limit,
+            throttling_burst_limit=throttling.burst_limit,
             method_options={path: _method_options(setting) for path, setting in _method_settings_by_path(props).items()},
             access_log_destination=apigateway.LogGroupLogDestination(access_logs),
             access_log_format=_access_log_format(),
@@ -113,16 +127,17 @@ def _new_api(scope: Construct, props: ServiceProps, *, user_pool: cognito.IUserP
         api.node.try_remove_child("Endpoint")  # the stack's output of the URL that no longer answers
     if settings.cloud_watch_role:
         api.deployment_stage.node.add_dependency(_api_gateway_account(Stack.of(scope)))
+    cfn_stage = cast(apigateway.CfnStage, api.deployment_stage.node.default_child)  # a Stage's L1
     if props.access.public_cache_ttl is not None:
-        _enable_cache_cluster(api.deployment_stage.node.default_child)
+        _enable_cache_cluster(cfn_stage)
     skip_checkov(
-        api.deployment_stage.node.default_child,
+        cfn_stage,
         {
             "CKV_AWS_120": "No response caching: every response is one caller's items and changes with each write; "
             "a cache keyed without the Authorization header would serve one user's data to another.",
         },
     )
-    _add_gateway_responses(api, settings.cors_allow_origins)
+    _add_gateway_responses(api, settings.cors_allow_origins or ())
     acknowledge(
         api,
         "AwsSolutions-APIG2",
@@ -150,9 +165,15 @@ def build_usage_plan(scope: Construct, props: ServiceProps, *, api: apigateway.R
     return plan
 
 
+class _MethodLogging(TypedDict):
+    logging_level: apigateway.MethodLoggingLevel
+    data_trace_enabled: bool
+    metrics_enabled: bool
+
+
 # Execution logs at ERROR without data, and per-method metrics (the alarms of a service on a shared
 # API watch its own methods), for every method, including those with throttling of their own.
-_METHOD_LOGGING_AND_METRICS = {
+_METHOD_LOGGING_AND_METRICS: _MethodLogging = {
     "logging_level": apigateway.MethodLoggingLevel.ERROR,
     "data_trace_enabled": False,
     "metrics_enabled": True,
@@ -215,18 +236,20 @@ def _lowest(*limits: apigateway.ThrottleSettings | None) -> apigateway.ThrottleS
 
 
 def _method_options(setting: _MethodSetting) -> apigateway.MethodDeploymentOptions:
-    cache = {"caching_enabled": True, "cache_ttl": setting.cache_ttl, "cache_data_encrypted": True} if setting.cache_ttl else {}
+    cached = setting.cache_ttl is not None or None  # a struct's None is a setting left out
     return apigateway.MethodDeploymentOptions(
         throttling_rate_limit=setting.throttle.rate_limit,
         throttling_burst_limit=setting.throttle.burst_limit,
-        **cache,
+        caching_enabled=cached,
+        cache_ttl=setting.cache_ttl,
+        cache_data_encrypted=cached,
         **_METHOD_LOGGING_AND_METRICS,
     )
 
 
 def _add_operation_throttling(stage: apigateway.Stage, props: ServiceProps) -> None:
     """A service on a shared API adds its operations' throttling (and public reads' cache) to the stage's method settings."""
-    cfn_stage: apigateway.CfnStage = stage.node.default_child
+    cfn_stage = cast(apigateway.CfnStage, stage.node.default_child)  # a Stage's L1
     added = [
         apigateway.CfnStage.MethodSettingProperty(
             # The stage's own encoding of a resource path: "/" and then the path with each "/" as "~1".
@@ -238,16 +261,17 @@ def _add_operation_throttling(stage: apigateway.Stage, props: ServiceProps) -> N
             logging_level=_METHOD_LOGGING_AND_METRICS["logging_level"].value,
             data_trace_enabled=_METHOD_LOGGING_AND_METRICS["data_trace_enabled"],
             metrics_enabled=_METHOD_LOGGING_AND_METRICS["metrics_enabled"],
-            **(
-                {"caching_enabled": True, "cache_ttl_in_seconds": setting.cache_ttl.to_seconds(), "cache_data_encrypted": True}
-                if setting.cache_ttl
-                else {}
-            ),
+            # A struct's None is a setting left out.
+            caching_enabled=setting.cache_ttl is not None or None,
+            cache_ttl_in_seconds=None if setting.cache_ttl is None else setting.cache_ttl.to_seconds(),
+            cache_data_encrypted=setting.cache_ttl is not None or None,
         )
         for path, setting in _method_settings_by_path(props).items()
     ]
     if added:
-        cfn_stage.method_settings = [*(cfn_stage.method_settings or []), *added]
+        # The Stage L2 sets its method settings as a list, never as one token.
+        existing = cast("list[apigateway.CfnStage.MethodSettingProperty] | None", cfn_stage.method_settings)
+        cfn_stage.method_settings = [*(existing or []), *added]
     if props.access.public_cache_ttl is not None:
         _enable_cache_cluster(cfn_stage)
 
@@ -299,25 +323,25 @@ def _add_methods(
         public = op in props.access.public_operations
         # One permission per function, for this stage and method only; none for the console's test
         # invocations, which bypass the authorizer and would double the permissions.
-        cache_keys = _public_cache_keys(props, on_item) if public else None
-        integration = apigateway.LambdaIntegration(functions[op], allow_test_invoke=False, cache_key_parameters=cache_keys)
+        cache_keys = _public_cache_keys(props, on_item) if public else []
+        integration = apigateway.LambdaIntegration(functions[op], allow_test_invoke=False, cache_key_parameters=cache_keys or None)
         if not public:
             # "$default": every content type, as the handler reads every body as JSON ("If no matching content
             # type is found, request validation is not performed": API Gateway Developer Guide, "Request
             # validation for REST APIs in API Gateway").
-            checked = body_check is not None and op in _WITH_BODY
+            checked = body_check if op in _WITH_BODY else None
             resource.add_method(
                 ROUTES[op].method,
                 integration,
                 authorization_scopes=operation_scope_names(props, op) or None,
-                request_models={"$default": body_check.model} if checked else None,
-                request_validator=body_check.validator if checked else None,
+                request_models={"$default": checked.model} if checked else None,
+                request_validator=checked.validator if checked else None,
             )
             continue
         method = resource.add_method(ROUTES[op].method, integration, request_parameters=dict.fromkeys(cache_keys, False))
         # The API's default method options carry the authorizer, which a method cannot decline through
         # add_method; its own CloudFormation resource says it takes no token.
-        cfn_method: apigateway.CfnMethod = method.node.default_child
+        cfn_method = cast(apigateway.CfnMethod, method.node.default_child)  # a Method's L1
         cfn_method.authorization_type = apigateway.AuthorizationType.NONE.value
         cfn_method.authorizer_id = None
         reason = (
@@ -419,7 +443,7 @@ def _method_not_allowed(allowed_methods: Sequence[str]) -> apigateway.MockIntegr
     )
 
 
-def _api_gateway_account(stack: Stack) -> Construct:
+def _api_gateway_account(stack: Stack) -> IConstruct:
     """The stack's one API Gateway account setting with a role for execution logs, made on first use."""
     existing = stack.node.try_find_child("ApiGatewayCloudWatchRole")
     if existing is not None:
@@ -460,7 +484,7 @@ def _public_cache_keys(props: ServiceProps, on_item: bool) -> list[str]:
 
 
 # The methods each API serves without a token because a service named them in public_operations.
-_public_methods: weakref.WeakKeyDictionary[apigateway.RestApi, set[str]] = weakref.WeakKeyDictionary()
+_public_methods: weakref.WeakKeyDictionary[apigateway.IRestApi, set[str]] = weakref.WeakKeyDictionary()
 
 @jsii.implements(IValidation)
 class _EveryMethodAuthorized:
@@ -475,10 +499,12 @@ class _EveryMethodAuthorized:
         errors = []
         public = _public_methods.get(self._api, set())
         for method in self._api.methods:
-            cfn_method: apigateway.CfnMethod = method.node.default_child
+            cfn_method = cast(apigateway.CfnMethod, method.node.default_child)  # a Method's L1
             if cfn_method.authorization_type == "COGNITO_USER_POOLS" and cfn_method.authorizer_id is not None:
                 continue
-            if self._cors and method.http_method == "OPTIONS" and cfn_method.integration.type == "MOCK":
+            # A Method renders its integration as the struct, never as one token.
+            integration = cast(apigateway.CfnMethod.IntegrationProperty, cfn_method.integration)
+            if self._cors and method.http_method == "OPTIONS" and integration.type == "MOCK":
                 continue  # the CORS preflight: browsers send it without credentials, by design
             if method.node.path in public and cfn_method.authorization_type == "NONE":
                 continue  # a read a service named public, and made so itself

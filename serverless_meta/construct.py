@@ -8,7 +8,7 @@ its concern, wire them, and expose them as attributes. Defaults are typed values
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
@@ -338,24 +338,26 @@ class ServerlessCrudApi(Construct):
         # No stack traces on this construct's metadata: from Python they are the jsii kernel's temporary
         # program.js, which the cdk CLI would print as the origin of the alarm-topic note.
         self.node.set_context("aws:cdk:disable-stack-trace", True)
+        # The props as given: validate() checks them and returns them in the forms the props declare (the
+        # casts below), tuples and mappings keyed by Operation; a string for a list must reach it as given.
         self.props = props = validate(
             self,
             ServiceProps(
                 resource=ResourceShape(
                     name=resource_name,
-                    operations=operations,
+                    operations=cast("tuple[Operation, ...]", operations),
                     id_attribute=id_attribute,
                     timestamp_attribute=timestamp_attribute,
                     item_schema=item_schema,
                     max_body_bytes=max_body_bytes,
                     require_if_match=require_if_match,
-                    indexes=indexes,
+                    indexes=cast("tuple[str, ...]", indexes),
                     client_ids=client_ids,
                 ),
                 data=DataProps(
                     table=table,
                     recovery_period_days=recovery_period_days,
-                    replica_regions=replica_regions,
+                    replica_regions=cast("tuple[str, ...]", replica_regions),
                     backup=backup,
                     backup_retention=backup_retention,
                     backup_cold_storage_after=backup_cold_storage_after,
@@ -368,20 +370,22 @@ class ServerlessCrudApi(Construct):
                     log_retention=log_retention,
                     metrics_namespace=metrics_namespace,
                     powertools_layer=powertools_layer_version,
-                    provisioned_concurrency=dict(provisioned_concurrency or {}),
-                    snap_start=snap_start,
+                    provisioned_concurrency=cast("dict[Operation, int]", dict(provisioned_concurrency or {})),
+                    snap_start=cast("tuple[Operation, ...]", snap_start),
                     deployment=deployment,
                 ),
                 api=ApiProps(
                     user_pool=user_pool,
                     stage_name=stage_name,
                     throttling=throttling,
-                    operation_throttling=dict(operation_throttling or {}),
-                    cors_allow_origins=cors_allow_origins,
+                    operation_throttling=cast(
+                        "dict[Operation, apigateway.ThrottleSettings]", dict(operation_throttling or {})
+                    ),
+                    cors_allow_origins=cast("tuple[str, ...] | None", cors_allow_origins),
                     usage_plan=usage_plan,
                     cloud_watch_role=cloud_watch_role,
-                    operation_groups=dict(operation_groups or {}),
-                    operation_scopes=dict(operation_scopes or {}),
+                    operation_groups=cast("dict[Operation, tuple[str, ...]]", dict(operation_groups or {})),
+                    operation_scopes=cast("dict[Operation, tuple[str, ...]]", dict(operation_scopes or {})),
                     machine_client=machine_client,
                     cognito_domain_prefix=cognito_domain_prefix,
                     shared_api=api,
@@ -401,9 +405,9 @@ class ServerlessCrudApi(Construct):
                 worker=worker,
                 access=AccessProps(
                     item_scope=item_scope,
-                    read_all_groups=read_all_groups,
-                    read_all_scopes=read_all_scopes,
-                    public_operations=public_operations,
+                    read_all_groups=cast("tuple[str, ...]", read_all_groups),
+                    read_all_scopes=cast("tuple[str, ...]", read_all_scopes),
+                    public_operations=cast("tuple[Operation, ...]", public_operations),
                     public_cache_ttl=public_cache_ttl,
                 ),
             ),

@@ -11,6 +11,7 @@ import json
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 from aws_cdk import Annotations, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -211,8 +212,8 @@ def service_function(
     description: str,
     role_description: str,
     log_group: logs.ILogGroup,
-    acknowledged: Mapping[str, str],
-    **function_props,
+    acknowledged: Mapping[str | tuple[str, ...], str],
+    **function_props: Any,
 ) -> lambda_.Function:
     """A function of the service on its runtime, traced, logging to ``log_group``, with a role of its own.
 
@@ -255,7 +256,7 @@ class InlinePolicyRole(iam.Role):
 
     POLICY_NAME = "Permissions"
 
-    def __init__(self, scope: Construct, construct_id: str, **role_props) -> None:
+    def __init__(self, scope: Construct, construct_id: str, **role_props: Any) -> None:
         self._permissions = iam.PolicyDocument()
         super().__init__(scope, construct_id, inline_policies={self.POLICY_NAME: self._permissions}, **role_props)
 
@@ -290,7 +291,7 @@ _NO_DEAD_LETTERS = (
 def _skip_checks_for_synchronous_function(function: lambda_.Function) -> None:
     """Checkov checks that do not apply to a function API Gateway invokes synchronously."""
     skip_checkov(
-        function.node.default_child,
+        cast(lambda_.CfnFunction, function.node.default_child),  # a Function's L1
         {
             "CKV_AWS_116": _NO_DEAD_LETTERS,
             "CKV_AWS_117": "The function reaches only DynamoDB, CloudWatch and X-Ray, through their public endpoints "

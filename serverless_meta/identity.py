@@ -7,6 +7,7 @@ from constructs import Construct
 
 from serverless_meta import defaults
 from serverless_meta.compliance import acknowledge
+from serverless_meta.operations import Operation
 from serverless_meta.props import ServiceProps
 
 
@@ -61,7 +62,7 @@ def build_resource_server(
     )
 
 
-def operation_scope_names(props: ServiceProps, operation: str) -> list[str]:
+def operation_scope_names(props: ServiceProps, operation: Operation) -> list[str]:
     """An operation's scopes as access tokens carry them: ``<resource server>/<scope>``."""
     return [f"{props.resource.name}/{name}" for name in props.api.operation_scopes.get(operation, ())]
 

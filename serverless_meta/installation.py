@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+from typing import Any
 
 DISTRIBUTION = "serverless-meta"
 LOCAL_EXTRA = "local"
@@ -53,6 +54,9 @@ def local_mode_hint(command: str, missing: str) -> str:
     return f"{command} needs serverless-meta's {LOCAL_EXTRA!r} extra ({missing} is not installed): {install}"
 
 
-def _direct_url() -> dict | None:
+def _direct_url() -> dict[str, Any] | None:
     text = importlib.metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
-    return json.loads(text) if text else None
+    if not text:
+        return None
+    origin: dict[str, Any] = json.loads(text)  # PEP 610's direct_url.json is one object
+    return origin

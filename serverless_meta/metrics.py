@@ -8,7 +8,7 @@ with the statistic each use needs.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Duration, Names
@@ -48,7 +48,7 @@ class ServiceMetrics:
         *,
         routes: Mapping[Operation, apigateway.Method] | None = None,
         provisioned: Mapping[Operation, lambda_.Alias] | None = None,
-        restore_errors: cloudwatch.IMetric | None = None,
+        restore_errors: cloudwatch.Metric | None = None,
         worker: WorkerMetrics | None = None,
         timeout: Duration,
     ) -> None:
@@ -67,13 +67,13 @@ class ServiceMetrics:
         self.client_errors = self._api_metric("4XXError", "Sum")
         self.table_metrics = TableMetrics.of(table)
 
-    def latency(self, statistic: str, *, label: str | None = None) -> cloudwatch.IMetric:
+    def latency(self, statistic: str, *, label: str | None = None) -> cloudwatch.Metric | cloudwatch.MathExpression:
         """The API's latency at ``statistic``; over a service's own methods, its slowest method's."""
         return self._api_metric("Latency", statistic, label=label)
 
     def _api_metric(
         self, metric_name: str, statistic: str, *, label: str | None = None, only: Sequence[Operation] | None = None
-    ) -> cloudwatch.IMetric:
+    ) -> cloudwatch.Metric | cloudwatch.MathExpression:
         """The API's metric; over a service's own methods (or ``only`` some of them), summed or the highest."""
         if self.routes is None:
             return self.api.metric(metric_name, period=PERIOD, statistic=statistic, label=label)
@@ -171,7 +171,9 @@ class ServiceMetrics:
             "MAX",
         )
 
-    def _over_functions(self, label: str, metric_of, term: str, combine: str) -> cloudwatch.MathExpression:
+    def _over_functions(
+        self, label: str, metric_of: Callable[[Operation], cloudwatch.IMetric], term: str, combine: str
+    ) -> cloudwatch.MathExpression:
         """One value over every function's ``metric_of``: ``combine`` of ``term`` per function.
 
         An alarm's expression may use 10 metrics: five operations' worth, and room for more.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -137,6 +137,11 @@ def _has_worker(metrics: ServiceMetrics, owns_table: bool) -> bool:
     return metrics.worker is not None
 
 
+def _worker(metrics: ServiceMetrics) -> WorkerMetrics:
+    """The worker's metrics, for an alarm that applies only to a service with a worker (``_has_worker``)."""
+    return cast(WorkerMetrics, metrics.worker)
+
+
 # Every alarm of a service, in the order they are made (and shown). Over the functions, one alarm per
 # kind of failure through metric math: a sum reaches a count threshold whenever one function's count
 # does, and the slowest function's duration is the one compared; the dashboard shows which it was.
@@ -194,36 +199,36 @@ ALARMS = (
         "{service}: DynamoDB rejected requests as invalid (counted for the whole account and region)", applies=_owns_table,
     ),
     AlarmSpec(
-        "WorkerDeadLetters", "worker_dead_letters", lambda m, t: m.worker.dead_letters,
+        "WorkerDeadLetters", "worker_dead_letters", lambda m, t: _worker(m).dead_letters,
         "{service}: changes failed every receive and wait in the worker's dead-letter queue (README: "
         "inspect them, fix the worker, move them back with aws sqs start-message-move-task)",
         applies=_has_worker,
     ),
     AlarmSpec(
-        "WorkerOldestChangeAge", "worker_oldest_change_age", lambda m, t: m.worker.oldest_change_age,
+        "WorkerOldestChangeAge", "worker_oldest_change_age", lambda m, t: _worker(m).oldest_change_age,
         "{service}: a change has waited in the worker's queue {threshold} or more: the worker is failing it, or "
         "falling behind",
         applies=_has_worker, unit="s",
     ),
     AlarmSpec(
-        "WorkerErrors", "worker_errors", lambda m, t: m.worker.errors(),
+        "WorkerErrors", "worker_errors", lambda m, t: _worker(m).errors(),
         "{service}: the worker failed changes (they are retried, then dead-lettered); its log group says why",
         applies=_has_worker,
     ),
     AlarmSpec(
-        "WorkerChangeAge", "worker_change_age", lambda m, t: m.worker.change_age,
+        "WorkerChangeAge", "worker_change_age", lambda m, t: _worker(m).change_age,
         "{service}: changes reached the worker {threshold} or more after their write: the table's stream, the "
         "pipe or the queue is falling behind",
         applies=_has_worker, unit="s",
     ),
     AlarmSpec(
-        "WorkerPipeThrottled", "pipe_throttles", lambda m, t: m.worker.pipe_throttles,
+        "WorkerPipeThrottled", "pipe_throttles", lambda m, t: _worker(m).pipe_throttles,
         "{service}: the pipe from the table's stream was throttled: more than two readers of the stream, or the "
         "account's pipe quota; changes reach the worker late",
         applies=_has_worker,
     ),
     AlarmSpec(
-        "WorkerPipeFailures", "pipe_failures", lambda m, t: m.worker.pipe_failures,
+        "WorkerPipeFailures", "pipe_failures", lambda m, t: _worker(m).pipe_failures,
         "{service}: the pipe from the table's stream to the worker's queue failed; it retries until the "
         "stream drops the record (24 hours): its errors are in the service's log group",
         applies=_has_worker,
@@ -251,12 +256,14 @@ class ServiceMonitoring(Construct):
         self.metrics = metrics
         self.alarms: list[cloudwatch.AlarmBase] = []
         for spec in ALARMS:
-            if spec.applies(metrics, owns_table):
+            threshold = getattr(thresholds, spec.threshold)
+            # A threshold left out of AlarmThresholds (None) makes no alarm.
+            if threshold is not None and spec.applies(metrics, owns_table):
                 make = self._any_alarm if spec.split else self._alarm
                 make(
                     spec.construct_id,
                     spec.metric(metrics, thresholds),
-                    getattr(thresholds, spec.threshold),
+                    threshold,
                     spec.description.replace("{service}", service),
                     unit=spec.unit,
                 )
@@ -269,15 +276,13 @@ class ServiceMonitoring(Construct):
         self,
         construct_id: str,
         metrics: Sequence[cloudwatch.IMetric],
-        threshold: float | None,
+        threshold: float,
         description: str,
         *,
         unit: str | None = None,
-    ) -> cloudwatch.IAlarm | None:
+    ) -> cloudwatch.IAlarm:
         """One alarm on ``metrics`` where there is one; where an alarm could not hold them all, an alarm on each
         (notifying nobody) and a composite alarm under ``construct_id`` that fires when any of them does."""
-        if threshold is None:
-            return None
         description = description.format(threshold=f"{threshold:g}")
         if len(metrics) == 1:
             return self._alarm(construct_id, metrics[0], threshold, description)
@@ -297,16 +302,14 @@ class ServiceMonitoring(Construct):
         self,
         construct_id: str,
         metric: cloudwatch.IMetric,
-        threshold: float | Duration | None,
+        threshold: float | Duration,
         description: str,
         *,
         notify: bool = True,
         unit: str | None = None,
-    ) -> cloudwatch.Alarm | None:
-        """An alarm on ``metric`` at ``threshold`` (a Duration, in ``unit`` "ms" or "s"); None (the threshold
-        left out of AlarmThresholds) makes none. ``{threshold}`` in ``description`` is the threshold as set."""
-        if threshold is None:
-            return None
+    ) -> cloudwatch.Alarm:
+        """An alarm on ``metric`` at ``threshold`` (a Duration, in ``unit`` "ms" or "s"). ``{threshold}`` in
+        ``description`` is the threshold as set."""
         if isinstance(threshold, Duration):
             description = description.format(threshold=threshold.to_human_string())
             threshold = threshold.to_milliseconds() if unit == "ms" else threshold.to_seconds()
@@ -336,7 +339,9 @@ class ServiceMonitoring(Construct):
         return alarm
 
     def _dashboard(self, service: str, metrics: ServiceMetrics, thresholds: AlarmThresholds) -> cloudwatch.Dashboard:
-        def per_function(title: str, metric_of, *marks: cloudwatch.HorizontalAnnotation) -> cloudwatch.GraphWidget:
+        def per_function(
+            title: str, metric_of: Callable[[Operation], cloudwatch.IMetric], *marks: cloudwatch.HorizontalAnnotation
+        ) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(
                 title=title,
                 left=[metric_of(operation) for operation in metrics.functions],
@@ -352,7 +357,7 @@ class ServiceMonitoring(Construct):
         duration = thresholds.function_duration_percent_of_timeout
 
         # Each row of widgets; the dashboard is made with them all, in one call into aws-cdk-lib.
-        api_graphs = [
+        api_graphs: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
                 title="API requests and errors",
                 left=[metrics.requests.with_(label="requests")],
@@ -366,7 +371,7 @@ class ServiceMonitoring(Construct):
                 width=12,
             ),
         ]
-        function_graphs = [
+        function_graphs: list[cloudwatch.IWidget] = [
             per_function("Invocations", metrics.function_invocations),
             # The alarms watch the functions' sum (errors, throttles) or the slowest (duration).
             per_function("Errors", metrics.function_errors, *alarm_at(thresholds.function_errors, "alarm (all functions)")),
@@ -385,7 +390,7 @@ class ServiceMonitoring(Construct):
             api_graphs,
             function_graphs,
         ]
-        starts = [
+        starts: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
                 title=f"Provisioned concurrency: {caption}",
                 left=[metric_of(op).with_(label=op.value) for op in metrics.provisioned],

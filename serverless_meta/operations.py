@@ -43,6 +43,10 @@ _PERMISSIONS = {
     Operation.DELETE: ("dynamodb:DeleteItem", True),
 }
 
-ROUTES: dict[Operation, Route] = {
-    operation: Route(*contract.ROUTES[operation.value], *_PERMISSIONS[operation]) for operation in Operation
-}
+def _route(operation: Operation) -> Route:
+    method, on_item = contract.ROUTES[operation.value]
+    dynamodb_action, writes = _PERMISSIONS[operation]
+    return Route(method, on_item, dynamodb_action, writes)
+
+
+ROUTES: dict[Operation, Route] = {operation: _route(operation) for operation in Operation}

@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
@@ -35,6 +35,9 @@ from serverless_meta import defaults, powertools
 from serverless_meta.handlers.crud_api import contract
 from serverless_meta.operations import Operation
 from serverless_meta.scope import ItemScope
+
+if TYPE_CHECKING:
+    from serverless_meta.construct import ServerlessCrudApi
 
 
 class InvalidPropError(ValueError):
@@ -417,7 +420,12 @@ class _Checker:
         return tuple(op for op in Operation if op in requested)
 
     def by_operation(
-        self, prop: str, given: Mapping[Operation | str, Any], operations: tuple[Operation, ...], *, listed: bool = False
+        self,
+        prop: str,
+        given: Mapping[Operation, Any] | Mapping[str, Any],
+        operations: tuple[Operation, ...],
+        *,
+        listed: bool = False,
     ) -> dict[Operation, Any]:
         """``given`` by Operation, in canonical order; every key must be an operation the service offers.
 
@@ -521,12 +529,12 @@ class _Checker:
                     "replica_regions", list(data.replica_regions), f"other regions than the stack's own ({stack.region})"
                 )
         if not data.backs_up:
-            for prop, value in (
+            for prop, duration in (
                 ("backup_retention", data.backup_retention),
                 ("backup_cold_storage_after", data.backup_cold_storage_after),
             ):
-                if value is not None:
-                    raise self.fail(prop, value, "left out when no backup is made (backup=True makes one)")
+                if duration is not None:
+                    raise self.fail(prop, duration, "left out when no backup is made (backup=True makes one)")
         retention = data.backup_retention or defaults.BACKUP_RETENTION
         if retention.to_days() < 1:
             raise self.fail("backup_retention", retention, "at least 1 day")
@@ -632,9 +640,10 @@ class _Checker:
     def api(self, api: ApiProps) -> None:
         if api.stage_name is not None and not _STAGE_NAME.match(api.stage_name):
             raise self.fail("stage_name", api.stage_name, "letters, digits, hyphens and underscores (1 to 128)")
-        for origin in api.cors_allow_origins or ():
+        origins = api.cors_allow_origins or ()
+        for origin in origins:
             if not origin or "," in origin or origin != origin.strip():
-                raise self.fail("cors_allow_origins", list(api.cors_allow_origins), "origins such as 'https://app.example.com'")
+                raise self.fail("cors_allow_origins", list(origins), "origins such as 'https://app.example.com'")
         for operation, groups in api.operation_groups.items():
             if not groups or not all(isinstance(g, str) and _GROUP_NAME.match(g) for g in groups):
                 raise self.fail(
@@ -683,15 +692,15 @@ class _Checker:
             if given is not None and given != owners:
                 shown = getattr(owners, "node", None)
                 raise self.fail(prop, given, f"left out or {shown.path if shown else _show(owners)}, {where} (api=)")
-        for prop, given in (
+        for prop, stage_setting in (
             ("usage_plan", api.usage_plan),
             ("cloud_watch_role", api.cloud_watch_role),
             ("waf", props.edge.waf or None),
             ("web_acl_arn", props.edge.web_acl_arn),
         ):
-            if given is not None:
-                raise self.fail(prop, given, f"left out with api=: the API's stage is set up by {host.node.path}")
-        if api.shared_api.root.get_resource(props.resource.name) is not None:
+            if stage_setting is not None:
+                raise self.fail(prop, stage_setting, f"left out with api=: the API's stage is set up by {host.node.path}")
+        if host.api.root.get_resource(props.resource.name) is not None:
             raise self.fail(
                 "resource_name", props.resource.name, f"a path no other service on the API of {host.node.path} uses"
             )
@@ -883,12 +892,12 @@ def _own_api(api: ApiProps) -> ApiProps:
     )
 
 
-def service_that_made(resource: Any, attribute: str) -> Any:
+def service_that_made(resource: object, attribute: str) -> ServerlessCrudApi | None:
     """The ServerlessCrudApi that made ``resource`` (its scope, exposing it as ``attribute``: ``table``,
     ``api``), or None: a table or API of the app's own, or an imported one."""
     owner = getattr(getattr(resource, "node", None), "scope", None)
     if getattr(owner, attribute, None) is resource and isinstance(getattr(owner, "props", None), ServiceProps):
-        return owner
+        return cast("ServerlessCrudApi", owner)  # the one construct whose props are ServiceProps
     return None
 
 
@@ -898,7 +907,8 @@ def stream_view_type(table: dynamodb.TableV2) -> str | None:
     Read from its CloudFormation properties: the L1's own getter fails (jsii cannot serialize the
     specification TableV2 leaves for a table without a stream), and TableV2 exposes no getter.
     """
-    properties = Stack.of(table).resolve(table.node.default_child._cfn_properties)
+    cfn_table = cast(dynamodb.CfnGlobalTable, table.node.default_child)  # a TableV2's L1
+    properties = Stack.of(table).resolve(cfn_table._cfn_properties)
     return (properties.get("streamSpecification") or {}).get("streamViewType")
 
 

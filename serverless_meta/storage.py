@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Annotations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
@@ -35,7 +37,8 @@ def build_lookup_indexes(scope: Construct, props: ServiceProps, *, table: dynamo
     count = len(props.resource.indexes)
     if not count:
         return
-    if service_that_made(table, "table") is None:
+    made = _made_by_a_service(table)
+    if made is None:
         Annotations.of(scope).add_info_v2(
             "serverless-meta:lookupIndexes",
             f"indexes= reads the table's global secondary indexes lookup1 to lookup{count} (partition key lookup<n>Pk, "
@@ -43,7 +46,7 @@ def build_lookup_indexes(scope: Construct, props: ServiceProps, *, table: dynamo
         )
         return
     for slot in range(1, count + 1):
-        _add_index_once(table, contract.lookup_index(slot), *contract.lookup_keys(slot))
+        _add_index_once(made, contract.lookup_index(slot), *contract.lookup_keys(slot))
 
 
 def build_collection_index(scope: Construct, props: ServiceProps, *, table: dynamodb.ITableV2) -> None:
@@ -56,7 +59,8 @@ def build_collection_index(scope: Construct, props: ServiceProps, *, table: dyna
     """
     if not props.access.reads_every_owner:
         return
-    if service_that_made(table, "table") is None:
+    made = _made_by_a_service(table)
+    if made is None:
         Annotations.of(scope).add_info_v2(
             "serverless-meta:collectionIndex",
             f"read_all_groups/read_all_scopes read the table's global secondary index {contract.COLLECTION_INDEX!r} "
@@ -64,10 +68,15 @@ def build_collection_index(scope: Construct, props: ServiceProps, *, table: dyna
             "all attributes projected): the table passed as table= must have it",
         )
         return
-    _add_index_once(table, contract.COLLECTION_INDEX, contract.COLLECTION_PARTITION_KEY, contract.COLLECTION_SORT_KEY)
+    _add_index_once(made, contract.COLLECTION_INDEX, contract.COLLECTION_PARTITION_KEY, contract.COLLECTION_SORT_KEY)
 
 
-def _add_index_once(table: dynamodb.ITableV2, name: str, partition_key: str, sort_key: str) -> None:
+def _made_by_a_service(table: dynamodb.ITableV2) -> dynamodb.TableV2 | None:
+    """``table`` as the TableV2 a ServerlessCrudApi made (``build_table``), or None: a table of yours."""
+    return None if service_that_made(table, "table") is None else cast(dynamodb.TableV2, table)
+
+
+def _add_index_once(table: dynamodb.TableV2, name: str, partition_key: str, sort_key: str) -> None:
     """A global secondary index of string keys projecting every attribute, unless another service on the
     table added it already: a table takes each index once. A deployed table gains at most one per update
     ("You can create or delete only one global secondary index per UpdateTable operation": DynamoDB's

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -107,8 +107,11 @@ def enable_stream(table: dynamodb.ITableV2) -> str:
     have theirs already (``validate`` checks it).
     """
     if service_that_made(table, "table") is not None:
-        table.node.default_child.add_property_override("StreamSpecification.StreamViewType", defaults.STREAM_VIEW_TYPE.value)
-    return table.table_stream_arn
+        cfn_table = cast(dynamodb.CfnGlobalTable, table.node.default_child)  # a TableV2's L1
+        cfn_table.add_property_override("StreamSpecification.StreamViewType", defaults.STREAM_VIEW_TYPE.value)
+    # A TableV2 made in this app has its stream's ARN whether or not the stream was on; validate() checked
+    # that any other table has one.
+    return cast(str, table.table_stream_arn)
 
 
 def build_worker(
@@ -229,7 +232,7 @@ def _worker_function(
     # runtime writes the changed item only.
     grant_table_action(function, table, "dynamodb:UpdateItem", writes=True)
     skip_checkov(
-        function.node.default_child,
+        cast(lambda_.CfnFunction, function.node.default_child),  # a Function's L1
         {
             "CKV_AWS_116": failed_messages,
             "CKV_AWS_115": "Its concurrency is capped where the queue is read (the event source mapping's "
@@ -249,7 +252,7 @@ def _runtime_layer(scope: Construct) -> lambda_.ILayerVersion:
     stack = Stack.of(scope)
     existing = stack.node.try_find_child(_LAYER_ID)
     if existing is not None:
-        return existing
+        return cast(lambda_.ILayerVersion, existing)  # the layer this function made
     return lambda_.LayerVersion(
         stack,
         _LAYER_ID,

@@ -1,4 +1,4 @@
-"""The handler code and the worker runtime type-check, strictly (mypy, configured in pyproject.toml)."""
+"""The handler code, the worker runtime and the construct modules type-check, strictly (mypy, configured in pyproject.toml)."""
 
 from __future__ import annotations
 
