@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import jwt
@@ -333,6 +334,25 @@ def test_tokens_api_gateway_would_refuse_are_refused(pools, problem):
 
     with pytest.raises(InvalidToken):
         local.verify(token, accepted)
+
+
+def test_a_token_is_checked_once_then_only_for_its_expiry_at_each_use(pools, monkeypatch):
+    local, key = pools
+    decode = jwt.decode
+    decoded = []
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decoded.append(1) or decode(*args, **kwargs))
+    token = local.issue_id_token(key, "alice", lifetime=60)
+
+    first = local.verify(token, (key,))
+    uses = [local.verify(token, (key,)) for _ in range(3)]
+    with pytest.raises(InvalidToken):
+        local.verify(token, ("Stack/OtherPool",))
+    issued_at = time.time()
+    monkeypatch.setattr(time, "time", lambda: issued_at + 61)
+    with pytest.raises(InvalidToken, match="Signature has expired"):
+        local.verify(token, (key,))
+
+    assert uses == [first] * 3 and len(decoded) == 1, "one signature check for four uses"
 
 
 def _shape(value):
