@@ -34,6 +34,8 @@ from serverless_meta.local.intrinsics import local_id
 from serverless_meta.local.model import AppClient, UserPool
 
 TOKEN_LIFETIME_SECONDS = 3600
+# Signature checks are a tenth of a millisecond or more each: the last tokens accepted are remembered.
+_VERIFIED_TOKENS_KEPT = 1024
 _CLAIM_TIME_FORMAT = "%a %b %d %H:%M:%S UTC %Y"
 
 
@@ -58,6 +60,9 @@ class LocalUserPools:
         self._pools: dict[str, _PoolKeys] = {}
         self._by_key_id: dict[str, _PoolKeys] = {}
         self._lock = threading.Lock()
+        # Tokens accepted, by the token and what it was asked for: their expiry and claims (see verify).
+        self._verified: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[int, dict[str, str]]] = {}
+        self._verified_lock = threading.Lock()
         for key, pool in pools.items():
             directory = state_dir / "cognito" / local_id(key, 12)
             keys = _PoolKeys(pool, local_id(f"{key}/key", 20), _load_or_create_key(directory / "key.pem"), directory / "users.json")
@@ -164,8 +169,27 @@ class LocalUserPools:
         """The token's claims as API Gateway hands them to the function (all strings), or InvalidToken.
 
         ``scopes``: the method's OAuth scopes. Without any, an ID token is required; with some, an access
-        token that carries one of them.
+        token that carries one of them. A token accepted once is checked again at each use for its expiry
+        only: every other check reads the token and the pool's key, which stay as they were.
         """
+        asked = (token, accepted_pools, tuple(scopes))
+        with self._verified_lock:
+            accepted = self._verified.get(asked)
+        if accepted is not None:
+            expires, claims = accepted
+            if expires <= time.time():  # PyJWT's own test and words
+                raise InvalidToken("Signature has expired")
+            return dict(claims)
+        raw = self._check(token, accepted_pools, scopes)
+        claims = {name: _claim_string(name, value) for name, value in raw.items()}
+        with self._verified_lock:
+            if len(self._verified) >= _VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[asked] = (int(raw["exp"]), claims)
+        return dict(claims)
+
+    def _check(self, token: str, accepted_pools: tuple[str, ...], scopes: Sequence[str]) -> dict[str, Any]:
+        """Every check of ``verify``, on the token as it is now: its claims as signed, or InvalidToken."""
         try:
             key_id = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as error:
@@ -192,7 +216,7 @@ class LocalUserPools:
                 raise InvalidToken(f"the token carries none of the method's scopes ({' '.join(scopes)})")
         elif claims.get("token_use") != "id":
             raise InvalidToken("only ID tokens are accepted by a Cognito authorizer without scopes")
-        return {name: _claim_string(name, value) for name, value in claims.items()}
+        return claims
 
     def _user(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import jwt
@@ -104,6 +105,84 @@ def test_the_embedded_dynamodb_applies_each_conditional_write_alone():
             assert won.count(True) == 1, f"round {version}"
     finally:
         aws.stop()
+
+
+def test_the_embedded_dynamodb_answers_byte_for_byte_as_moto_with_member_names_remembered(monkeypatch):
+    """The embedded services' process remembers the names moto looks output members up under
+    (aws._remember_member_aliases): every answer, items of every attribute type, pages, tables,
+    failed conditions and errors among them, is the same as moto's own, the first time and after."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+    from moto.core import responses
+
+    from serverless_meta.local.aws import _remember_member_aliases
+
+    motos = responses.XFormedAttributePicker
+    monkeypatch.setattr(responses, "XFormedAttributePicker", motos)  # put back after the test
+    _remember_member_aliases()
+    remembering = responses.XFormedAttributePicker
+    bodies: list[bytes] = []
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        sqs = boto3.client("sqs", region_name="eu-west-1")
+        for client in (dynamodb, sqs):
+            client.meta.events.register("before-parse", lambda response_dict, **_: bodies.append(response_dict["body"]))
+        dynamodb.create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g")],
+            GlobalSecondaryIndexes=[
+                {"IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}
+            ],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        every_type = {
+            "s": {"S": "text"}, "n": {"N": "1.5"}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]},
+            "bs": {"BS": [b"\x01"]}, "m": {"M": {"page": {"S": "home"}, "deep": {"L": [{"N": "3"}]}}},
+            "l": {"L": [{"S": "x"}, {"BOOL": True}]}, "bool": {"BOOL": False}, "null": {"NULL": True}, "g": {"S": "x"},
+        }
+        for n in range(3):
+            dynamodb.put_item(TableName="t", Item={"pk": {"S": "p"}, "sk": {"S": f"s{n}"}, **every_type})
+        queue = sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        key = {"pk": {"S": "p"}, "sk": {"S": "s0"}}
+        calls = {
+            "GetItem": lambda: dynamodb.get_item(TableName="t", Key=key, ReturnConsumedCapacity="TOTAL"),
+            "Query, a page": lambda: dynamodb.query(
+                TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}, Limit=2
+            ),
+            "Query of the index": lambda: dynamodb.query(
+                TableName="t", IndexName="byg", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "x"}}
+            ),
+            "Scan": lambda: dynamodb.scan(TableName="t"),
+            "BatchGetItem": lambda: dynamodb.batch_get_item(RequestItems={"t": {"Keys": [key]}}),
+            "UpdateItem, ALL_NEW": lambda: dynamodb.update_item(
+                TableName="t", Key=key, UpdateExpression="SET s = :s", ExpressionAttributeValues={":s": {"S": "text"}},
+                ReturnValues="ALL_NEW",
+            ),
+            "a failed condition, ALL_OLD": lambda: dynamodb.put_item(
+                TableName="t", Item=key, ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            ),
+            "a cancelled transaction": lambda: dynamodb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "t", "Item": key, "ConditionExpression": "attribute_not_exists(pk)",
+                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+            ]),
+            "DescribeTable": lambda: dynamodb.describe_table(TableName="t"),
+            "ListTables": lambda: dynamodb.list_tables(),
+            "an unknown table": lambda: dynamodb.get_item(TableName="none", Key=key),
+            "SQS GetQueueAttributes": lambda: sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"]),
+        }
+        for name, call in calls.items():
+            answers = []
+            for picker in (motos, remembering, remembering):  # moto's, then remembering, then remembered
+                responses.XFormedAttributePicker = picker
+                try:
+                    call()
+                except ClientError:
+                    pass
+                answers.append(bodies[-1])
+            assert answers[1] == answers[0] and answers[2] == answers[0], name
 
 
 def test_reads_tables_and_resolves_references_in_function_environments(app):
@@ -255,6 +334,25 @@ def test_tokens_api_gateway_would_refuse_are_refused(pools, problem):
 
     with pytest.raises(InvalidToken):
         local.verify(token, accepted)
+
+
+def test_a_token_is_checked_once_then_only_for_its_expiry_at_each_use(pools, monkeypatch):
+    local, key = pools
+    decode = jwt.decode
+    decoded = []
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decoded.append(1) or decode(*args, **kwargs))
+    token = local.issue_id_token(key, "alice", lifetime=60)
+
+    first = local.verify(token, (key,))
+    uses = [local.verify(token, (key,)) for _ in range(3)]
+    with pytest.raises(InvalidToken):
+        local.verify(token, ("Stack/OtherPool",))
+    issued_at = time.time()
+    monkeypatch.setattr(time, "time", lambda: issued_at + 61)
+    with pytest.raises(InvalidToken, match="Signature has expired"):
+        local.verify(token, (key,))
+
+    assert uses == [first] * 3 and len(decoded) == 1, "one signature check for four uses"
 
 
 def _shape(value):
