@@ -34,10 +34,8 @@ def build_rollout(
     deployment = props.functions.deployment
     if deployment is None:
         return {}
-    watched = [a for a in alarms if isinstance(a, cloudwatch.Alarm) and a.node.id.startswith(ROLLBACK_ALARMS)]
-    if len(watched) > MAX_ALARMS:
-        # Split alarms over many methods: their parts, beyond what CodeDeploy takes; the fault alarms first.
-        watched = watched[:MAX_ALARMS]
+    # In the order they were made (a split alarm's parts among them), as many as CodeDeploy takes.
+    watched = [a for a in alarms if isinstance(a, cloudwatch.Alarm) and a.node.id.startswith(ROLLBACK_ALARMS)][:MAX_ALARMS]
     application = codedeploy.LambdaApplication(scope, "Deployments")
     config = _config(scope, deployment)
     role = iam.Role(

@@ -75,7 +75,7 @@ def test_the_stacks_output_is_the_domains_url_and_not_a_switched_off_one(with_ce
 
 
 def test_with_a_zone_a_certificate_is_made_and_validated_there_and_the_name_points_at_the_domain(with_zone):
-    (zone_id,) = {"Z0123456789"}
+    zone_id = "Z0123456789"
     with_zone.has_resource_properties("AWS::CertificateManager::Certificate", {
         "DomainName": "api.example.com",
         "ValidationMethod": "DNS",
